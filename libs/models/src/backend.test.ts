@@ -1,0 +1,36 @@
+import * as tf from '@tensorflow/tfjs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { BACKEND_ENV, selectBackend } from './backend';
+
+describe('selectBackend', () => {
+  const saved = process.env[BACKEND_ENV];
+  afterEach(() => {
+    if (saved === undefined) delete process.env[BACKEND_ENV];
+    else process.env[BACKEND_ENV] = saved;
+  });
+
+  it('without tfjs-node installed picks wasm with SIMD and the training kernels, and records why node was skipped', async () => {
+    delete process.env[BACKEND_ENV];
+    const lines: string[] = [];
+    const info = await selectBackend({ log: (l) => lines.push(l) });
+    expect(info.choice).toBe('wasm');
+    expect(tf.getBackend()).toBe('wasm');
+    expect(info.wasm).toEqual({ simd: true, threads: 1, trainingKernels: true });
+    expect(info.versions['tfjs-backend-wasm']).toBe('4.22.0');
+    expect(Object.keys(info.skipped)).toEqual(['node-gpu', 'node']);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain('backend wasm');
+  });
+
+  it('honours the environment variable', async () => {
+    process.env[BACKEND_ENV] = 'cpu';
+    const info = await selectBackend({ log: null });
+    expect(info).toMatchObject({ choice: 'cpu', tfBackend: 'cpu', forced: true });
+  });
+
+  it('throws instead of falling back when a forced backend is unavailable', async () => {
+    await expect(selectBackend({ force: 'node', log: null })).rejects.toThrow(/forced backend 'node' is unavailable/);
+    process.env[BACKEND_ENV] = 'webgl2';
+    await expect(selectBackend({ log: null })).rejects.toThrow(/unknown backend 'webgl2'/);
+  });
+});

@@ -1,0 +1,169 @@
+import * as tf from '@tensorflow/tfjs';
+
+/**
+ * Training kernels for the wasm backend, built from its fast forward Conv2D (XNNPACK):
+ * - Conv2DBackpropFilter: missing from tfjs-backend-wasm 4.22.0.
+ * - Conv2DBackpropInput: the stock kernel is a naive loop (~0.5 GFLOP/s); replaced by a polyphase
+ *   transposed convolution (one forward conv + depthToSpace) for dilation 1 / NHWC, stock kernel otherwise.
+ * - BatchMatMul with transposeA: the stock kernel is ~8x slower than without; transpose explicitly first.
+ * See shared/reference/toolchain-notes.md §2.
+ */
+
+type Attrs = Record<string, unknown>;
+type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs?: Attrs };
+type TensorInfo = tf.TensorInfo;
+
+const BACKEND = 'wasm';
+let registered = false;
+
+/** Wrap a kernel input as a Tensor; the extra reference keeps the caller's data alive when the wrapper is disposed. */
+function wrap(backend: tf.KernelBackend, info: TensorInfo | undefined): tf.Tensor {
+  if (!info) throw new Error("wasm training kernel: missing input");
+  backend.incRef(info.dataId);
+  return tf.engine().makeTensorFromTensorInfo(info);
+}
+
+/** Hand a tensor computed inside a kernel back to the engine as the kernel's output. */
+function release(backend: tf.KernelBackend, t: tf.Tensor): TensorInfo {
+  backend.incRef(t.dataId);
+  const out = { dataId: t.dataId, shape: t.shape, dtype: t.dtype };
+  t.dispose();
+  return out;
+}
+
+function conv2dInfo(inShape: number[], filterShape: number[], attrs: Attrs): tf.backend_util.Conv2DInfo {
+  return tf.backend_util.computeConv2DInfo(
+    inShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    attrs.strides as number | [number, number],
+    1,
+    attrs.pad as 'valid' | 'same' | number | tf.backend_util.ExplicitPadding,
+    attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
+    false,
+    'channelsLast',
+  );
+}
+
+function assertNHWC(kernel: string, attrs: Attrs): void {
+  const df = attrs.dataFormat ?? 'NHWC';
+  if (df !== 'NHWC') throw new Error(`${kernel} (wasm, @sphereface/models): only NHWC is supported, got dataFormat=${String(df)}`);
+}
+
+/** dW[kh,kw,ci,co] = Σ x_pad[n, oh·s+kh, ow·s+kw, ci]·dy[n,oh,ow,co]: a stride-1 conv of xᵀ (batch↔channels) with dyᵀ as a filter dilated by s. */
+export function conv2dBackpropFilterViaConv(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: number[], attrs: Attrs): tf.Tensor4D {
+  const [kh, kw] = filterShape;
+  const i = conv2dInfo(x.shape, filterShape, attrs);
+  const [, oh, ow] = dy.shape;
+  const { top, left } = i.padInfo;
+  const bottom = Math.max((oh - 1) * i.strideHeight + kh - x.shape[1] - top, 0);
+  const right = Math.max((ow - 1) * i.strideWidth + kw - x.shape[2] - left, 0);
+  return tf.tidy(() => {
+    const xt = tf.pad(tf.transpose(x, [3, 1, 2, 0]), [[0, 0], [top, bottom], [left, right], [0, 0]]);
+    let r = tf.conv2d(xt as tf.Tensor4D, tf.transpose(dy, [1, 2, 0, 3]) as tf.Tensor4D, 1, 'valid', 'NHWC', [i.strideHeight, i.strideWidth]);
+    if (r.shape[1] !== kh || r.shape[2] !== kw) r = tf.slice(r, [0, 0, 0, 0], [-1, kh, kw, -1]);
+    return tf.transpose(r, [1, 2, 0, 3]);
+  });
+}
+
+/**
+ * dX of a conv (dilation 1) as one forward conv. Output row i = q·s + r − padTop receives taps kh = r + s·t from
+ * dy row q − t, so each phase (r_h, r_w) is a correlation of dy (padded T−1 on top/left) with the phase's taps reversed,
+ * T = ⌈k/s⌉ (missing taps are zero). All s² phases are output channels of one conv; depthToSpace(s) interleaves them.
+ */
+export function conv2dBackpropInputViaConv(dy: tf.Tensor4D, w: tf.Tensor4D, inputShape: number[], attrs: Attrs): tf.Tensor4D {
+  const [, H, W, ci] = inputShape;
+  const [kh, kw, , co] = w.shape;
+  const info = conv2dInfo(inputShape, w.shape, attrs);
+  const sh = info.strideHeight, sw = info.strideWidth;
+  const { top, left } = info.padInfo;
+  const Th = Math.ceil(kh / sh), Tw = Math.ceil(kw / sw);
+  const [, oh, ow] = dy.shape;
+  // Rows of the phase grid needed to cover input rows 0..H-1 (grid row q·s+r maps to input row q·s+r−top).
+  const Qh = Math.max(oh, Math.ceil((H + top) / sh)), Qw = Math.max(ow, Math.ceil((W + left) / sw));
+  return tf.tidy(() => {
+    const wp = tf.pad(w, [[0, Th * sh - kh], [0, Tw * sw - kw], [0, 0], [0, 0]]);
+    const f = tf.reshape(
+      tf.transpose(tf.reverse(tf.reshape(wp, [Th, sh, Tw, sw, ci, co]), [0, 2]), [0, 2, 5, 1, 3, 4]),
+      [Th, Tw, co, sh * sw * ci],
+    ) as tf.Tensor4D;
+    const dyp = tf.pad(dy, [[0, 0], [Th - 1, Qh - oh], [Tw - 1, Qw - ow], [0, 0]]) as tf.Tensor4D;
+    const y = tf.conv2d(dyp, f, 1, 'valid');
+    const grid = sh === 1 && sw === 1 ? y : sh === sw ? tf.depthToSpace(y, sh) : null;
+    if (grid === null) throw new Error(`Conv2DBackpropInput (wasm): unequal strides ${sh}x${sw} are not supported`);
+    return tf.slice(grid, [0, top, left, 0], [-1, H, W, -1]);
+  });
+}
+
+function conv2dBackpropFilterKernel({ inputs, backend, attrs = {} }: KernelArgs): TensorInfo {
+  assertNHWC('Conv2DBackpropFilter', attrs);
+  const out = tf.tidy(() =>
+    conv2dBackpropFilterViaConv(wrap(backend, inputs.x) as tf.Tensor4D, wrap(backend, inputs.dy) as tf.Tensor4D, attrs.filterShape as number[], attrs),
+  );
+  return release(backend, out);
+}
+
+function isPlainConv(attrs: Attrs): boolean {
+  const d = attrs.dilations;
+  const dil = d === undefined || d === 1 || (Array.isArray(d) && d.every((v) => v === 1));
+  const s = attrs.strides as number | number[];
+  const equalStrides = typeof s === 'number' || s[0] === s[1];
+  return dil && equalStrides && (attrs.dataFormat ?? 'NHWC') === 'NHWC';
+}
+
+export interface WasmKernelOptions {
+  /** Replace Conv2DBackpropInput (default true). */
+  backpropInput?: boolean;
+  /** Explicit transpose for BatchMatMul with transposeA (default true). */
+  matMulTransposeA?: boolean;
+}
+
+/** Registers the training kernels on the wasm backend. Idempotent; call before or after setBackend('wasm'). */
+export function registerWasmTrainingKernels(options: WasmKernelOptions = {}): void {
+  if (registered) return;
+  const stockInput = tf.getKernel('Conv2DBackpropInput', BACKEND);
+  const stockMatMul = tf.getKernel('BatchMatMul', BACKEND);
+  if (!stockInput || !stockMatMul) throw new Error('registerWasmTrainingKernels: import @tensorflow/tfjs-backend-wasm first (wasm kernels not found)');
+  if (tf.getKernel('Conv2DBackpropFilter', BACKEND)) {
+    throw new Error('registerWasmTrainingKernels: wasm already has Conv2DBackpropFilter; this shim targets tfjs-backend-wasm 4.22.0');
+  }
+  tf.registerKernel({ kernelName: 'Conv2DBackpropFilter', backendName: BACKEND, kernelFunc: conv2dBackpropFilterKernel as tf.KernelFunc });
+
+  if (options.backpropInput ?? true) {
+    tf.unregisterKernel('Conv2DBackpropInput', BACKEND);
+    tf.registerKernel({
+      kernelName: 'Conv2DBackpropInput',
+      backendName: BACKEND,
+      setupFunc: stockInput.setupFunc, // binds the stock wasm function used for the fallback
+      kernelFunc: ((args: KernelArgs) => {
+        const { inputs, backend, attrs = {} } = args;
+        if (!isPlainConv(attrs)) return stockInput.kernelFunc(args as never);
+        const out = tf.tidy(() =>
+          conv2dBackpropInputViaConv(wrap(backend, inputs.dy) as tf.Tensor4D, wrap(backend, inputs.filter) as tf.Tensor4D, attrs.inputShape as number[], attrs),
+        );
+        return release(backend, out);
+      }) as tf.KernelFunc,
+    });
+  }
+
+  if (options.matMulTransposeA ?? true) {
+    tf.unregisterKernel('BatchMatMul', BACKEND);
+    tf.registerKernel({
+      kernelName: 'BatchMatMul',
+      backendName: BACKEND,
+      setupFunc: stockMatMul.setupFunc,
+      kernelFunc: ((args: KernelArgs) => {
+        const { inputs, backend, attrs = {} } = args;
+        if (!attrs.transposeA) return stockMatMul.kernelFunc(args as never);
+        const a = wrap(backend, inputs.a);
+        const perm = a.shape.map((_, k) => k);
+        [perm[a.rank - 2], perm[a.rank - 1]] = [perm[a.rank - 1], perm[a.rank - 2]];
+        const at = tf.transpose(a, perm);
+        a.dispose();
+        const out = stockMatMul.kernelFunc({ inputs: { a: at, b: inputs.b }, backend, attrs: { ...attrs, transposeA: false } } as never) as TensorInfo;
+        at.dispose();
+        return out;
+      }) as tf.KernelFunc,
+    });
+  }
+  registered = true;
+}
