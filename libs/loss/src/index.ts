@@ -1,0 +1,22 @@
+export type { MarginLoss, MarginLossInputs } from './types';
+export { psi, intervalThresholds } from './psi';
+export {
+  lambdaAt,
+  lambdaFloorIteration,
+  resolveLambda,
+  SPHEREFACE_LAMBDA_SCHEDULE,
+  type LambdaOption,
+  type LambdaSchedule,
+} from './lambda';
+export {
+  getMarginLoss,
+  getMarginLossDefinition,
+  listMarginLosses,
+  registerMarginLoss,
+  type MarginLossDefinition,
+} from './registry';
+export { MarginLossBase, softmaxCrossEntropy, type BatchGeometry, type TargetTerms } from './margin-loss-base';
+export { MultiplicativeMarginLoss, type MultiplicativeMarginOptions } from './multiplicative-margin';
+export { ScaledCosineLoss, type ScaledCosineOptions } from './scaled-cosine';
+export { chebyshevT, psiOfCosine, NORM_EPSILON } from './tensor-ops';
+export * from './losses';

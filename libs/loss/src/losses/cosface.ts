@@ -1,0 +1,32 @@
+import * as tf from '@tensorflow/tfjs';
+import { ScaledCosineLoss, type ScaledCosineOptions } from '../scaled-cosine';
+import type { TargetTerms } from '../margin-loss-base';
+import { registerMarginLoss } from '../registry';
+import { requireFinite } from '../options';
+
+export interface CosFaceOptions extends ScaledCosineOptions {
+  /** Additive cosine margin. */
+  m: number;
+}
+
+/** CosFace / AM-Softmax (Wang et al., CVPR 2018): target logit s·(cos θ_y − m). */
+export class CosFaceLoss extends ScaledCosineLoss<CosFaceOptions> {
+  readonly name = 'cosface';
+
+  constructor(options: CosFaceOptions) {
+    super('cosface', options);
+    requireFinite('cosface', 'm', options.m, 0);
+  }
+
+  protected override targetLogit(terms: TargetTerms): tf.Tensor1D {
+    return tf.mul(tf.sub(terms.cosine, this.options.m), this.options.s) as tf.Tensor1D;
+  }
+}
+
+registerMarginLoss<CosFaceOptions>({
+  name: 'cosface',
+  summary: 'Large-margin cosine loss: s·(cos θ − m) for the target class',
+  reference: 'Wang et al., CosFace: Large Margin Cosine Loss for Deep Face Recognition, CVPR 2018',
+  defaults: { s: 64, m: 0.35 },
+  create: (options) => new CosFaceLoss(options),
+});

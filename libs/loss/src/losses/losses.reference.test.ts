@@ -1,0 +1,117 @@
+import * as tf from '@tensorflow/tfjs';
+import { describe, expect, it } from 'vitest';
+import { getMarginLoss, lambdaAt } from '../index';
+import {
+  finiteDifferenceGradient,
+  randomMatrix,
+  referenceCaffeBackward,
+  referenceLogits,
+  referenceLoss,
+  seededRandom,
+  type ReferenceInputs,
+} from '../testing/reference';
+import { autogradGradients, disposeInputs, maxAbsDifference, toInputs } from '../testing/tensors';
+
+/** Each loss at its defaults and at settings that exercise other branches. */
+const CASES: Array<{ name: string; options: Record<string, unknown> }> = [
+  { name: 'softmax', options: {} },
+  { name: 'a-softmax', options: {} },
+  { name: 'a-softmax', options: { m: 1 } },
+  { name: 'a-softmax', options: { m: 2, lambda: 0 } },
+  { name: 'a-softmax', options: { m: 3, lambda: 2.5 } },
+  { name: 'a-softmax', options: { m: 4, lambda: 0 } },
+  { name: 'a-softmax', options: { m: 6, lambda: { base: 100, lambdaMin: 1 } } },
+  { name: 'l-softmax', options: { m: 2, lambda: 0 } },
+  { name: 'l-softmax', options: { m: 4, lambda: 3 } },
+  { name: 'normface', options: {} },
+  { name: 'cosface', options: {} },
+  { name: 'arcface', options: {} },
+  { name: 'arcface', options: { m: 0.9, s: 16 } },
+  { name: 'arcface', options: { easyMargin: true } },
+  { name: 'combined', options: {} },
+  { name: 'combined', options: { m1: 1.35, m2: 0, m3: 0 } },
+  { name: 'combined', options: { m1: 0.9, m2: 0.4, m3: 0.15 } },
+];
+
+const N = 6;
+const D = 5;
+const C = 4;
+const ITERATION = 37;
+
+/** Features at many angles to the class weights, unnormalised (norms 0.5–5), so every ψ interval is visited. */
+function makeInputs(seed: number, withBias: boolean): ReferenceInputs {
+  const random = seededRandom(seed);
+  const features = randomMatrix(N, D, random, 3);
+  return {
+    features,
+    weights: randomMatrix(D, C, random, 1),
+    labels: Array.from({ length: N }, (_, i) => i % C),
+    bias: withBias ? Array.from({ length: C }, () => random() - 0.5) : undefined,
+  };
+}
+
+describe.each(CASES)('$name $options against the float64 reference', ({ name, options }) => {
+  const loss = getMarginLoss(name, options);
+  const resolved = loss.options as Record<string, any>;
+  const lambda = resolved.lambda !== undefined ? lambdaAt(ITERATION, resolved.lambda) : undefined;
+
+  it.each([1, 2, 3])('logits and loss match (seed %i)', (seed) => {
+    const reference = { ...makeInputs(seed, loss.usesBias), lambda };
+    const inputs = toInputs(reference, ITERATION);
+    const logits = loss.logits(inputs);
+    const value = loss.loss(inputs);
+    const expected = referenceLogits(name, resolved, reference);
+    const { diff, scale } = maxAbsDifference(logits.arraySync() as number[][], expected);
+    // float32 inputs and arithmetic: relative error of a few ulps of the largest logit.
+    expect(diff).toBeLessThanOrEqual(1e-5 * Math.max(1, scale));
+    expect(value.dataSync()[0]).toBeCloseTo(referenceLoss(name, resolved, reference), 4);
+    tf.dispose([logits, value]);
+    disposeInputs(inputs);
+  });
+
+  it.each([4, 5])('autograd gradients match central differences of the reference (seed %i)', (seed) => {
+    const reference = { ...makeInputs(seed, loss.usesBias), lambda };
+    const inputs = toInputs(reference, ITERATION);
+    const { dx, dW } = autogradGradients(loss, inputs);
+    const f = () => referenceLoss(name, resolved, reference);
+    for (const [got, wrt] of [
+      [dx, reference.features],
+      [dW, reference.weights],
+    ] as const) {
+      const { diff, scale } = maxAbsDifference(got, finiteDifferenceGradient(wrt, f));
+      expect(diff).toBeLessThanOrEqual(1e-4 * Math.max(1, scale));
+    }
+    disposeInputs(inputs);
+  });
+});
+
+describe("a-softmax gradient: 'caffe' mode reproduces the authors' hand-coded backward", () => {
+  it.each([1, 2, 3, 4])('m = %i', (m) => {
+    for (const seed of [11, 12, 13]) {
+      const iteration = 200 * seed;
+      const exact = getMarginLoss('a-softmax', { m });
+      const caffe = getMarginLoss('a-softmax', { m, gradient: 'caffe' });
+      const reference = { ...makeInputs(seed, false), lambda: lambdaAt(iteration) };
+      const inputs = toInputs(reference, iteration);
+
+      // Same forward as the exact mode.
+      const a = exact.logits(inputs);
+      const b = caffe.logits(inputs);
+      expect(maxAbsDifference(a.arraySync() as number[][], b.arraySync() as number[][]).diff).toBe(0);
+      tf.dispose([a, b]);
+
+      const got = autogradGradients(caffe, inputs);
+      const expected = referenceCaffeBackward(m, reference);
+      for (const key of ['dx', 'dW'] as const) {
+        const { diff, scale } = maxAbsDifference(got[key], expected[key]);
+        expect(diff).toBeLessThanOrEqual(1e-5 * Math.max(1, scale));
+      }
+      if (m >= 2) {
+        // …and differs from the exact gradient, or the mode would be a no-op.
+        const { diff } = maxAbsDifference(got.dx, autogradGradients(exact, inputs).dx);
+        expect(diff).toBeGreaterThan(1e-4);
+      }
+      disposeInputs(inputs);
+    }
+  });
+});

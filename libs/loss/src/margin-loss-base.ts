@@ -1,0 +1,144 @@
+import * as tf from '@tensorflow/tfjs';
+import type { MarginLoss, MarginLossInputs } from './types';
+import { clipCosine, pickTarget, safeNorm } from './tensor-ops';
+
+/** Everything a loss hook may need about one batch; all tensors live inside the caller's tidy scope. */
+export interface BatchGeometry {
+  features: tf.Tensor2D;
+  weights: tf.Tensor2D;
+  /** ‖x_i‖, shape [N, 1]. */
+  featureNorms: tf.Tensor2D;
+  /** ‖w_j‖, shape [1, C]. */
+  weightNorms: tf.Tensor2D;
+  /** cos θ_ij between x_i and w_j, clipped to [−1, 1], shape [N, C]. */
+  cosine: tf.Tensor2D;
+  /** One-hot labels, float32 [N, C]. */
+  oneHot: tf.Tensor2D;
+  bias?: tf.Tensor1D;
+  iteration: number;
+}
+
+/** The target-class terms handed to {@link MarginLossBase.targetLogit}; each has shape [N]. */
+export interface TargetTerms {
+  /** cos θ_{y_i}. */
+  cosine: tf.Tensor1D;
+  /** The logit the target class would get without a margin. */
+  plain: tf.Tensor1D;
+  /** ‖x_i‖ and ‖w_{y_i}‖. */
+  featureNorm: tf.Tensor1D;
+  weightNorm: tf.Tensor1D;
+}
+
+/**
+ * Plumbing shared by the margin losses (the pattern of pytorch-metric-learning's LargeMarginSoftmaxLoss):
+ * input validation, cosines and norms, one-hot bookkeeping and the cross-entropy. A loss overrides
+ * `plainLogits` (what every class gets) and/or `targetLogit` (what the labelled class gets instead).
+ */
+export abstract class MarginLossBase<Options extends object> implements MarginLoss {
+  abstract readonly name: string;
+  readonly usesBias: boolean = false;
+  abstract readonly normalizesWeights: boolean;
+
+  constructor(readonly options: Readonly<Options>) {}
+
+  /** Logits of all classes before the target is replaced. Default: ‖x‖‖w‖cos θ = x·w. */
+  protected plainLogits(geometry: BatchGeometry): tf.Tensor2D {
+    return tf.mul(tf.mul(geometry.featureNorms, geometry.weightNorms), geometry.cosine) as tf.Tensor2D;
+  }
+
+  /** The target-class logit. Default: no margin. */
+  protected targetLogit(terms: TargetTerms, _geometry: BatchGeometry): tf.Tensor1D {
+    return terms.plain;
+  }
+
+  logits(inputs: MarginLossInputs): tf.Tensor2D {
+    validateInputs(this.name, inputs, this.usesBias);
+    return tf.tidy(() => this.computeLogits(inputs));
+  }
+
+  /** Runs inside `tidy` after validation; override to change how gradients flow (see a-softmax's caffe mode). */
+  protected computeLogits(inputs: MarginLossInputs): tf.Tensor2D {
+    return this.logitsFromGeometry(batchGeometry(inputs));
+  }
+
+  /** Computes the logits from a prepared geometry; subclasses with a custom gradient reuse it. */
+  protected logitsFromGeometry(geometry: BatchGeometry): tf.Tensor2D {
+    const plain = this.plainLogits(geometry);
+    const terms: TargetTerms = {
+      cosine: pickTarget(geometry.cosine, geometry.oneHot),
+      plain: pickTarget(plain, geometry.oneHot),
+      featureNorm: tf.reshape(geometry.featureNorms, [-1]) as tf.Tensor1D,
+      weightNorm: pickTarget(tf.broadcastTo(geometry.weightNorms, plain.shape) as tf.Tensor2D, geometry.oneHot),
+    };
+    const target = this.targetLogit(terms, geometry);
+    const shift = tf.expandDims(tf.sub(target, terms.plain), 1);
+    return tf.add(plain, tf.mul(geometry.oneHot, shift)) as tf.Tensor2D;
+  }
+
+  loss(inputs: MarginLossInputs): tf.Scalar {
+    const logits = this.logits(inputs);
+    return tf.tidy(() => {
+      const oneHot = tf.oneHot(inputs.labels, logits.shape[1]) as tf.Tensor2D;
+      const result = softmaxCrossEntropy(logits, oneHot);
+      logits.dispose();
+      return result;
+    });
+  }
+}
+
+/** Mean over rows of logsumexp(z) − z_y; logSumExp subtracts the row maximum, so it never overflows. */
+export function softmaxCrossEntropy(logits: tf.Tensor2D, oneHot: tf.Tensor2D): tf.Scalar {
+  return tf.tidy(() => tf.mean(tf.sub(tf.logSumExp(logits, 1), pickTarget(logits, oneHot))) as tf.Scalar);
+}
+
+export function batchGeometry(inputs: MarginLossInputs): BatchGeometry {
+  const { features, weights, labels } = inputs;
+  const featureNorms = safeNorm(features, 1);
+  const weightNorms = safeNorm(weights, 0);
+  const cosine = clipCosine(
+    tf.div(tf.matMul(features, weights), tf.mul(featureNorms, weightNorms)),
+  ) as tf.Tensor2D;
+  return {
+    features,
+    weights,
+    featureNorms,
+    weightNorms,
+    cosine,
+    oneHot: tf.oneHot(labels, weights.shape[1]) as tf.Tensor2D,
+    bias: inputs.bias,
+    iteration: inputs.iteration ?? 0,
+  };
+}
+
+function validateInputs(name: string, inputs: MarginLossInputs, usesBias: boolean): void {
+  const { features, weights, labels, bias, iteration } = inputs;
+  const where = `${name}.logits`;
+  if (features.rank !== 2) throw new Error(`${where}: features must be [N, D]; got shape [${features.shape}]`);
+  if (weights.rank !== 2) throw new Error(`${where}: weights must be [D, C] (one column per class); got shape [${weights.shape}]`);
+  if (features.shape[1] !== weights.shape[0]) {
+    throw new Error(`${where}: feature dimension ${features.shape[1]} does not match weights [D, C] = [${weights.shape}]`);
+  }
+  if (labels.rank !== 1 || labels.shape[0] !== features.shape[0]) {
+    throw new Error(`${where}: labels must be [N] with N = ${features.shape[0]}; got shape [${labels.shape}]`);
+  }
+  if (labels.dtype !== 'int32') throw new Error(`${where}: labels must be int32; got ${labels.dtype}`);
+  if (features.dtype !== 'float32' || weights.dtype !== 'float32') {
+    throw new Error(`${where}: features and weights must be float32; got ${features.dtype} and ${weights.dtype}`);
+  }
+  const classes = weights.shape[1];
+  const values = labels.dataSync();
+  for (let i = 0; i < values.length; i++) {
+    if (values[i] < 0 || values[i] >= classes) {
+      throw new RangeError(`${where}: label ${values[i]} at row ${i} is outside [0, ${classes})`);
+    }
+  }
+  if (iteration !== undefined && !(Number.isFinite(iteration) && iteration >= 0)) {
+    throw new RangeError(`${where}: iteration must be a finite number ≥ 0; got ${iteration}`);
+  }
+  if (bias !== undefined) {
+    if (!usesBias) throw new Error(`${where}: this loss has no bias term; do not pass one`);
+    if (bias.rank !== 1 || bias.shape[0] !== classes) {
+      throw new Error(`${where}: bias must be [C] with C = ${classes}; got shape [${bias.shape}]`);
+    }
+  }
+}

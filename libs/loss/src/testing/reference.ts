@@ -1,0 +1,186 @@
+/**
+ * Independent float64 references for the tests: naive per-sample loops over plain arrays, written from the
+ * papers' formulas and the Caffe layer (not from the tensor code). θ comes from Math.acos and k from
+ * ⌊mθ/π⌋ here, whereas the library uses Chebyshev polynomials and cosine thresholds.
+ */
+export type Matrix = number[][];
+
+export interface ReferenceInputs {
+  features: Matrix; // [N][D]
+  weights: Matrix; // [D][C]
+  labels: number[];
+  bias?: number[];
+  lambda?: number;
+}
+
+const norm = (v: number[]) => Math.sqrt(v.reduce((a, b) => a + b * b, 0));
+const column = (w: Matrix, j: number) => w.map((row) => row[j]);
+const dot = (a: number[], b: number[]) => a.reduce((acc, v, i) => acc + v * b[i], 0);
+const clampUnit = (c: number) => Math.min(1, Math.max(-1, c));
+
+/** ψ(θ) = (−1)^k cos(mθ) − 2k with k = ⌊mθ/π⌋ (capped at m−1). */
+export function referencePsi(theta: number, m: number): number {
+  const k = Math.min(Math.floor((m * theta) / Math.PI), m - 1);
+  return Math.pow(-1, k) * Math.cos(m * theta) - 2 * k;
+}
+
+/** Per-sample, per-class logits, computed the way each paper writes them. */
+export function referenceLogits(name: string, options: Record<string, any>, inputs: ReferenceInputs): Matrix {
+  const { features, weights, labels } = inputs;
+  const classes = weights[0].length;
+  return features.map((x, i) => {
+    const xNorm = norm(x);
+    const row: number[] = [];
+    for (let j = 0; j < classes; j++) {
+      const w = column(weights, j);
+      const wNorm = norm(w);
+      const cos = xNorm === 0 ? 0 : clampUnit(dot(x, w) / (xNorm * wNorm));
+      const theta = Math.acos(cos);
+      const isTarget = j === labels[i];
+      switch (name) {
+        case 'softmax':
+          row.push(dot(x, w) + (inputs.bias ? inputs.bias[j] : 0));
+          break;
+        case 'a-softmax':
+        case 'l-softmax': {
+          const magnitude = name === 'a-softmax' ? xNorm : xNorm * wNorm;
+          if (!isTarget) row.push(magnitude * cos);
+          else {
+            const lambda = inputs.lambda!;
+            row.push((lambda * magnitude * cos + magnitude * referencePsi(theta, options.m)) / (1 + lambda));
+          }
+          break;
+        }
+        case 'normface':
+          row.push(options.s * cos);
+          break;
+        case 'cosface':
+          row.push(options.s * (isTarget ? cos - options.m : cos));
+          break;
+        case 'arcface': {
+          if (!isTarget) row.push(options.s * cos);
+          else {
+            const m = options.m;
+            const useMargin = options.easyMargin ? cos > 0 : theta < Math.PI - m;
+            row.push(options.s * (useMargin ? Math.cos(theta + m) : options.easyMargin ? cos : cos - m * Math.sin(m)));
+          }
+          break;
+        }
+        case 'combined': {
+          const { s, m1, m2, m3 } = options;
+          row.push(isTarget ? s * (Math.cos(Math.min(m1 * theta + m2, Math.PI)) - m3) : s * cos);
+          break;
+        }
+        default:
+          throw new Error(`no reference for loss '${name}'`);
+      }
+    }
+    return row;
+  });
+}
+
+/** Mean softmax cross-entropy, with the log-sum-exp written out per sample. */
+export function referenceLoss(name: string, options: Record<string, any>, inputs: ReferenceInputs): number {
+  const logits = referenceLogits(name, options, inputs);
+  let total = 0;
+  logits.forEach((row, i) => {
+    const max = Math.max(...row);
+    const logSum = max + Math.log(row.reduce((acc, z) => acc + Math.exp(z - max), 0));
+    total += logSum - row[inputs.labels[i]];
+  });
+  return total / logits.length;
+}
+
+/** Central finite-difference gradient of `f` with respect to every entry of `m` (float64). */
+export function finiteDifferenceGradient(m: Matrix, f: () => number, h = 1e-6): Matrix {
+  return m.map((row) =>
+    row.map((_, j) => {
+      const saved = row[j];
+      row[j] = saved + h;
+      const up = f();
+      row[j] = saved - h;
+      const down = f();
+      row[j] = saved;
+      return (up - down) / (2 * h);
+    }),
+  );
+}
+
+/**
+ * The A-Softmax backward exactly as margin_inner_product_layer.cpp hand-codes it for m = 1…4, with its
+ * per-m sign variables (sign(0) = 0 as in Caffe), in float64. Returns ∂L/∂x [N][D] and ∂L/∂W [D][C] for the
+ * mean cross-entropy loss, where W are the stored weights (the layer treats them as already normalised).
+ */
+export function referenceCaffeBackward(m: number, inputs: ReferenceInputs): { dx: Matrix; dW: Matrix } {
+  const { features, weights, labels } = inputs;
+  const lambda = inputs.lambda!;
+  const n = features.length;
+  const d = weights.length;
+  const classes = weights[0].length;
+  const sign = (v: number) => (v > 0 ? 1 : v < 0 ? -1 : 0);
+  const wHat = Array.from({ length: classes }, (_, j) => {
+    const w = column(weights, j);
+    const wn = norm(w);
+    return w.map((v) => v / wn);
+  });
+  const logits = referenceLogits('a-softmax', { m }, inputs);
+  const dx: Matrix = features.map(() => new Array(d).fill(0));
+  const dW: Matrix = Array.from({ length: d }, () => new Array(classes).fill(0));
+  features.forEach((x, i) => {
+    const row = logits[i];
+    const max = Math.max(...row);
+    const exp = row.map((z) => Math.exp(z - max));
+    const total = exp.reduce((a, b) => a + b, 0);
+    const g = exp.map((e, j) => (e / total - (j === labels[i] ? 1 : 0)) / n);
+    const xNorm = norm(x);
+    for (let j = 0; j < classes; j++) {
+      for (let k = 0; k < d; k++) dW[k][j] += g[j] * x[k];
+      if (j !== labels[i] || m === 1) {
+        for (let k = 0; k < d; k++) dx[i][k] += g[j] * wHat[j][k];
+        continue;
+      }
+      const c = dot(x, wHat[j]) / xNorm;
+      const s0 = sign(c);
+      let coeffW: number;
+      let coeffX: number;
+      if (m === 2) {
+        coeffW = 4 * s0 * c;
+        coeffX = -(2 * s0 * c * c + 1) / xNorm;
+      } else if (m === 3) {
+        const s1 = sign(Math.abs(c) - 0.5);
+        const s2 = s0 * (1 + s1) - 2;
+        coeffW = s1 * (12 * c * c - 3);
+        coeffX = -(8 * s1 * c ** 3 - s2) / xNorm;
+      } else if (m === 4) {
+        const s3 = s0 * sign(2 * c * c - 1);
+        const s4 = 2 * s0 + s3 - 3;
+        coeffW = s3 * (32 * c ** 3 - 16 * c);
+        coeffX = -(s3 * (24 * c ** 4 - 8 * c * c - 1) - s4) / xNorm;
+      } else {
+        throw new Error(`the Caffe layer implements m = 1…4 only; got ${m}`);
+      }
+      const pairNorm = Math.sqrt(coeffW * coeffW + coeffX * coeffX);
+      for (let k = 0; k < d; k++) {
+        const margin = ((coeffW / pairNorm) * wHat[j][k] + (coeffX / pairNorm) * x[k]) / (1 + lambda);
+        dx[i][k] += g[j] * (margin + (lambda / (1 + lambda)) * wHat[j][k]);
+      }
+    }
+  });
+  return { dx, dW };
+}
+
+/** A small deterministic PRNG (mulberry32) so test inputs are reproducible. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function randomMatrix(rows: number, cols: number, random: () => number, scale = 1): Matrix {
+  return Array.from({ length: rows }, () => Array.from({ length: cols }, () => (random() * 2 - 1) * scale));
+}
