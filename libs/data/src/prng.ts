@@ -1,0 +1,51 @@
+/**
+ * Seeded randomness. Generator: mulberry32 (Tommy Ettinger's 32-bit state generator; period
+ * 2^32, fine for shuffling and coin flips, not for cryptography). Independent streams
+ * (per epoch, per purpose) are seeded by mixing the integers with the murmur3 finaliser.
+ */
+export type Rng = () => number;
+
+/** Uniform floats in [0, 1). */
+export function mulberry32(seed: number): Rng {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function fmix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/** A generator for the stream named by (seed, ...keys), e.g. rngFor(seed, epoch, STREAM_FLIP). */
+export function rngFor(seed: number, ...keys: number[]): Rng {
+  let h = fmix32(seed >>> 0);
+  for (const k of keys) h = fmix32((h ^ Math.imul(k >>> 0, 0x9e3779b9)) >>> 0);
+  return mulberry32(h);
+}
+
+/** Fisher–Yates shuffle in place, drawing j uniformly from [0, i]. */
+export function shuffleInPlace<T>(arr: T[] | Int32Array, rng: Rng): typeof arr {
+  for (let i = arr.length - 1; i > 0; i--) {
+    const j = Math.floor(rng() * (i + 1));
+    const t = arr[i];
+    arr[i] = arr[j];
+    arr[j] = t;
+  }
+  return arr;
+}
+
+/** The permutation 0..n-1 shuffled by `rng`. */
+export function permutation(n: number, rng: Rng): Int32Array {
+  const p = new Int32Array(n);
+  for (let i = 0; i < n; i++) p[i] = i;
+  return shuffleInPlace(p, rng) as Int32Array;
+}
