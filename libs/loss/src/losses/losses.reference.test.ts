@@ -21,6 +21,7 @@ const CASES: Array<{ name: string; options: Record<string, unknown> }> = [
   { name: 'a-softmax', options: { m: 3, lambda: 2.5 } },
   { name: 'a-softmax', options: { m: 4, lambda: 0 } },
   { name: 'a-softmax', options: { m: 6, lambda: { base: 100, lambdaMin: 1 } } },
+  { name: 'a-softmax-normfea', options: { m: 4, lambda: 1 } },
   { name: 'l-softmax', options: { m: 2, lambda: 0 } },
   { name: 'l-softmax', options: { m: 4, lambda: 3 } },
   { name: 'normface', options: {} },

@@ -51,6 +51,11 @@ export function referenceLogits(name: string, options: Record<string, any>, inpu
           }
           break;
         }
+        case 'a-softmax-normfea': {
+          const lambda = inputs.lambda!;
+          row.push(isTarget ? (options.s * (lambda * cos + referencePsi(theta, options.m))) / (1 + lambda) : options.s * cos);
+          break;
+        }
         case 'normface':
           row.push(options.s * cos);
           break;
