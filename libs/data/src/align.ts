@@ -75,7 +75,7 @@ function fitSimilarity(from: readonly Point[], to: readonly Point[], reflect: bo
     p += reflect ? X * U - Y * V : X * U + Y * V;
     q += reflect ? Y * U + X * V : X * V - Y * U;
   }
-  if (norm === 0) throw new Error('similarity fit needs at least two distinct source points');
+  if (norm === 0) throw new Error('similarity fit needs at least two distinct points on each side');
   const a = p / norm, b = q / norm;
   const m: [number, number, number, number] = reflect ? [a, b, b, -a] : [a, -b, b, a];
   return [m[0], m[1], tx - m[0] * fx - m[1] * fy, m[2], m[3], ty - m[2] * fx - m[3] * fy];
@@ -111,7 +111,10 @@ export function similarityTransform(
   opts: { allowReflection?: boolean } = {},
 ): SimilarityFit {
   if (src.length !== dst.length) throw new Error(`point counts differ: ${src.length} vs ${dst.length}`);
-  const rot = invertAffine(fitSimilarity(dst, src, false));
+  // a zero-scale inverse fit means all src points coincide
+  const inverse = fitSimilarity(dst, src, false);
+  if (inverse[0] === 0 && inverse[1] === 0) throw new Error('similarity fit needs at least two distinct points on each side');
+  const rot = invertAffine(inverse);
   const fit = { transform: rot, reflective: false, residual: residualNorm(rot, src, dst) };
   if (!opts.allowReflection) return fit;
   const ref = invertAffine(fitSimilarity(dst, src, true));

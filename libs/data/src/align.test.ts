@@ -1,0 +1,203 @@
+import { describe, expect, it } from 'vitest';
+import {
+  type Affine, type Point, alignFace, alignmentTemplate, applyAffine, centreCrop, invertAffine,
+  SPHEREFACE_TEMPLATE_MATLAB, similarityTransform, warpAffine,
+} from './align';
+import type { Image } from './image';
+import { mulberry32 } from './prng';
+
+const rng = mulberry32(1234);
+const rand = (lo: number, hi: number) => lo + (hi - lo) * rng();
+
+function similarity(theta: number, s: number, tx: number, ty: number, reflect = false): Affine {
+  const c = s * Math.cos(theta), d = s * Math.sin(theta);
+  // reflection about the y axis first (x -> -x), then rotation+scale
+  return reflect ? [-c, -d, tx, -d, c, ty] : [c, -d, tx, d, c, ty];
+}
+
+const randomPoints = (n: number): Point[] => Array.from({ length: n }, () => [rand(0, 150), rand(0, 150)] as Point);
+
+function expectAffineClose(a: Affine, b: Affine, digits: number) {
+  a.forEach((v, i) => expect(v).toBeCloseTo(b[i], digits));
+}
+
+/**
+ * Oracle: MATLAB cp2tform's own formulation, solved by normal equations with Gaussian
+ * elimination: find (sc, ss, tx, ty) with src ≈ [x y 1 0; y −x 0 1]·p for x, y from dst
+ * (the inverse map), optionally with dst x negated for the reflective candidate.
+ */
+function cp2tformInverse(src: readonly Point[], dst: readonly Point[], reflect: boolean): Affine {
+  const rows: number[][] = [];
+  const rhs: number[] = [];
+  for (let i = 0; i < src.length; i++) {
+    const x = reflect ? -dst[i][0] : dst[i][0], y = dst[i][1];
+    rows.push([x, y, 1, 0]); rhs.push(src[i][0]);
+    rows.push([y, -x, 0, 1]); rhs.push(src[i][1]);
+  }
+  const A = [0, 1, 2, 3].map((r) => [0, 1, 2, 3].map((c) => rows.reduce((s, row) => s + row[r] * row[c], 0)));
+  const b = [0, 1, 2, 3].map((r) => rows.reduce((s, row, k) => s + row[r] * rhs[k], 0));
+  for (let c = 0; c < 4; c++) {
+    for (let r = c + 1; r < 4; r++) {
+      const f = A[r][c] / A[c][c];
+      for (let k = c; k < 4; k++) A[r][k] -= f * A[c][k];
+      b[r] -= f * b[c];
+    }
+  }
+  const p = [0, 0, 0, 0];
+  for (let r = 3; r >= 0; r--) p[r] = (b[r] - [0, 1, 2, 3].slice(r + 1).reduce((s, k) => s + A[r][k] * p[k], 0)) / A[r][r];
+  const [sc, ss, tx, ty] = p;
+  // u = sc·x + ss·y + tx, v = −ss·x + sc·y + ty, with x negated for the reflective fit
+  const inv: Affine = reflect ? [-sc, ss, tx, ss, sc, ty] : [sc, ss, tx, -ss, sc, ty];
+  return invertAffine(inv);
+}
+
+describe('similarityTransform', () => {
+  it('recovers known rotations, scales and translations exactly', () => {
+    for (let k = 0; k < 50; k++) {
+      const T = similarity(rand(-Math.PI, Math.PI), rand(0.2, 3), rand(-100, 100), rand(-100, 100));
+      const src = randomPoints(5);
+      const dst = src.map((p) => applyAffine(T, p));
+      for (const allowReflection of [false, true]) {
+        const fit = similarityTransform(src, dst, { allowReflection });
+        expect(fit.reflective).toBe(false);
+        expectAffineClose(fit.transform, T, 9);
+        expect(fit.residual).toBeLessThan(1e-9);
+      }
+    }
+  });
+
+  it('recovers a reflection only when reflection is allowed', () => {
+    for (let k = 0; k < 20; k++) {
+      const T = similarity(rand(-Math.PI, Math.PI), rand(0.5, 2), rand(-50, 50), rand(-50, 50), true);
+      const src = randomPoints(5);
+      const dst = src.map((p) => applyAffine(T, p));
+      const refl = similarityTransform(src, dst, { allowReflection: true });
+      expect(refl.reflective).toBe(true);
+      expectAffineClose(refl.transform, T, 9);
+      const det = refl.transform[0] * refl.transform[4] - refl.transform[1] * refl.transform[3];
+      expect(det).toBeLessThan(0);
+      const rot = similarityTransform(src, dst);
+      expect(rot.reflective).toBe(false);
+      expect(rot.transform[0] * rot.transform[4] - rot.transform[1] * rot.transform[3]).toBeGreaterThan(0);
+      expect(rot.residual).toBeGreaterThan(1);
+    }
+  });
+
+  it('matches an independent solve of the cp2tform least-squares system on noisy points', () => {
+    for (let k = 0; k < 30; k++) {
+      const reflect = k % 2 === 1;
+      const T = similarity(rand(-1, 1), rand(0.5, 2), rand(-20, 20), rand(-20, 20), reflect);
+      const src = randomPoints(5);
+      const dst = src.map((p) => applyAffine(T, p).map((v) => v + rand(-3, 3)) as unknown as Point);
+      const fit = similarityTransform(src, dst, { allowReflection: true });
+      expect(fit.reflective).toBe(reflect);
+      expectAffineClose(fit.transform, cp2tformInverse(src, dst, reflect), 8);
+    }
+  });
+
+  it('rejects degenerate input', () => {
+    expect(() => similarityTransform([[1, 1], [1, 1]], [[0, 0], [1, 1]])).toThrow(/two distinct/);
+    expect(() => similarityTransform([[0, 0], [1, 1]], [[1, 1], [1, 1]])).toThrow(/two distinct/);
+    expect(() => similarityTransform([[1, 1]], [[0, 0], [1, 1]])).toThrow(/counts differ/);
+  });
+});
+
+describe('template', () => {
+  it('is the paper template moved from MATLAB 1-based to 0-based coordinates', () => {
+    const t = alignmentTemplate();
+    expect(t[0][0]).toBeCloseTo(29.2946, 12);
+    expect(t[4][1]).toBeCloseTo(91.2041, 12);
+    t.forEach((p, i) => expect(p).toEqual([SPHEREFACE_TEMPLATE_MATLAB[i][0] - 1, SPHEREFACE_TEMPLATE_MATLAB[i][1] - 1]));
+  });
+
+  it('scales about the crop edge for 56x48, covering the same face region', () => {
+    const full = alignmentTemplate();
+    const half = alignmentTemplate({ height: 56, width: 48 });
+    half.forEach((p, i) => {
+      expect(p[0]).toBeCloseTo((full[i][0] + 0.5) / 2 - 0.5, 12);
+      expect(p[1]).toBeCloseTo((full[i][1] + 0.5) / 2 - 0.5, 12);
+    });
+    expect(() => alignmentTemplate({ height: 112, width: 112 })).toThrow(/aspect ratio/);
+  });
+});
+
+/**
+ * f(x, y) = 0.8x + 0.5y + 10 + 20c rounded at pixel centres: bilinear interpolation reproduces a
+ * linear function, so a warp is off by at most 0.5 (storage rounding) + 0.5 (output rounding).
+ */
+const rampValue = (x: number, y: number, c: number) => 0.8 * x + 0.5 * y + 10 + 20 * c;
+function ramp(width: number, height: number, channels: 1 | 3): Image {
+  const data = new Uint8Array(width * height * channels);
+  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) {
+    for (let c = 0; c < channels; c++) data[(y * width + x) * channels + c] = Math.round(rampValue(x, y, c));
+  }
+  return { width, height, channels, data };
+}
+
+describe('warpAffine / alignFace', () => {
+  it('samples at the inverse-mapped pixel centre (0-based, centres at integers)', () => {
+    const src = ramp(150, 150, 3);
+    const T = similarity(0.3, 1.4, -40, -60);
+    const out = warpAffine(src, T, { height: 112, width: 96 });
+    const inv = invertAffine(T);
+    let checked = 0;
+    for (let j = 0; j < 112; j++) for (let i = 0; i < 96; i++) {
+      const [sx, sy] = applyAffine(inv, [i, j]);
+      if (sx < 1 || sy < 1 || sx > 148 || sy > 148) continue;
+      for (let c = 0; c < 3; c++) expect(Math.abs(out.data[(j * 96 + i) * 3 + c] - rampValue(sx, sy, c))).toBeLessThanOrEqual(1);
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(5000);
+  });
+
+  it('is the identity for the identity transform and shifts by whole pixels exactly', () => {
+    const src = ramp(96, 112, 3);
+    expect(warpAffine(src, [1, 0, 0, 0, 1, 0], { height: 112, width: 96 }).data).toEqual(src.data);
+    const shifted = warpAffine(src, [1, 0, -3, 0, 1, -2], { height: 100, width: 90 });
+    expect(shifted.data[0]).toBe(src.data[(2 * 96 + 3) * 3]);
+    expect(shifted.data[(99 * 90 + 89) * 3 + 2]).toBe(src.data[(101 * 96 + 92) * 3 + 2]);
+  });
+
+  it('fills outside the source towards 0 and replicates grey to RGB', () => {
+    const grey: Image = { width: 4, height: 4, channels: 1, data: new Uint8Array(16).fill(200) };
+    const out = warpAffine(grey, [1, 0, 0.5, 0, 1, 0], { height: 4, width: 6 });
+    expect(out.channels).toBe(3);
+    expect(Array.from(out.data.subarray(0, 3))).toEqual([100, 100, 100]); // half outside on the left
+    expect(Array.from(out.data.subarray(3, 6))).toEqual([200, 200, 200]);
+    expect(out.data[5 * 3]).toBe(0);
+  });
+
+  it('moves blobs drawn at the landmarks onto the template', () => {
+    // Gaussian blobs (σ = 2.5 px) at 5 rotated, scaled face points; after alignment the intensity
+    // centroid of each blob must sit where the fitted transform sends the landmark.
+    const T = similarity(0.25, 0.6, 20, 25);
+    const lm = alignmentTemplate().map((p) => applyAffine(invertAffine(T), p));
+    const W = 200, H = 220;
+    const data = new Uint8Array(W * H * 3);
+    for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) {
+      const v = lm.reduce((s, [px, py]) => s + 250 * Math.exp(-((x - px) ** 2 + (y - py) ** 2) / (2 * 2.5 ** 2)), 0);
+      data.fill(Math.min(255, Math.round(v)), (y * W + x) * 3, (y * W + x) * 3 + 3);
+    }
+    const { image, fit } = alignFace({ width: W, height: H, channels: 3, data }, lm);
+    expect(fit.residual).toBeLessThan(1e-9);
+    for (const [tx, ty] of alignmentTemplate()) {
+      let s = 0, sx = 0, sy = 0;
+      for (let j = Math.round(ty) - 7; j <= Math.round(ty) + 7; j++) for (let i = Math.round(tx) - 7; i <= Math.round(tx) + 7; i++) {
+        const v = image.data[(j * 96 + i) * 3];
+        s += v; sx += v * i; sy += v * j;
+      }
+      expect(Math.abs(sx / s - tx)).toBeLessThan(0.05);
+      expect(Math.abs(sy / s - ty)).toBeLessThan(0.05);
+    }
+  });
+
+  it('centre-crops to the crop aspect ratio', () => {
+    const src = ramp(92, 112, 1);
+    const out = centreCrop(src, { height: 112, width: 96 });
+    // scale = 92/96 source pixels per crop pixel; crop is vertically centred
+    const s = 92 / 96, top = -0.5 + (112 - 112 * s) / 2;
+    for (const [i, j] of [[10, 10], [48, 56], [90, 100]]) {
+      expect(Math.abs(out.data[(j * 96 + i) * 3] - rampValue(-0.5 + (i + 0.5) * s, top + (j + 0.5) * s, 0))).toBeLessThanOrEqual(1);
+    }
+  });
+});

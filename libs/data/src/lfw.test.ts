@@ -1,0 +1,125 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { alignmentTemplate, applyAffine, similarityTransform } from './align';
+import { decodeImageFile } from './decode';
+import { sha256Hex } from './hash';
+import { LANDMARK_SOURCES, readLandmarks } from './landmarks';
+import { LFW_IMAGES, loadLfwPairs, parsePeople } from './lfw';
+import { readManifest } from './manifest';
+import { datasetDir, KNOWN_FILES } from './paths';
+import { dataRoot, haveDataset } from './test-data';
+
+describe.skipIf(!haveDataset('lfw'))('LFW on the shared data', () => {
+  const dir = () => datasetDir('lfw', dataRoot);
+
+  it('View 2 pairs.txt: 6000 pairs, 10 folds of 300 same + 300 different, every image and landmark present', () => {
+    const p = loadLfwPairs({ dataRoot }); // throws naming file:line if an image or its landmarks is missing
+    expect(p.skipped).toEqual([]);
+    expect([p.folds, p.perFold, p.pairs.length]).toEqual([10, 300, 6000]);
+    for (let f = 0; f < 10; f++) {
+      const fold = p.pairs.filter((q) => q.fold === f);
+      expect(fold.length).toBe(600);
+      expect(fold.filter((q) => q.same).length).toBe(300);
+      // fold = ⌈i/600⌉ in file order (evaluation.m)
+      fold.forEach((q, i) => expect(q.line).toBe(2 + 600 * f + i));
+    }
+    expect(p.pairs.filter((q) => q.same).length).toBe(3000);
+    expect(p.pairs[0]).toMatchObject({ a: 'Abel_Pacheco/Abel_Pacheco_0001.jpg', b: 'Abel_Pacheco/Abel_Pacheco_0004.jpg', same: true });
+    const images = new Set(p.pairs.flatMap((q) => [q.a, q.b]));
+    expect(p.imageSha256.size).toBe(images.size);
+  });
+
+  it('View 1 pair files: 1100 + 1100 training and 500 + 500 test pairs; the missing image is reported', () => {
+    const train = loadLfwPairs({ dataRoot, file: 'pairsDevTrain.txt' });
+    expect([train.folds, train.perFold, train.pairs.length, train.pairs.filter((q) => q.same).length]).toEqual([1, 1100, 2200, 1100]);
+    // pairsDevTest.txt line 585 uses Betsy_Coffin_0001, the one LFW image absent from images_150
+    expect(() => loadLfwPairs({ dataRoot, file: 'pairsDevTest.txt' })).toThrow(/pairsDevTest\.txt:585: missing image .*Betsy_Coffin_0001\.jpg/);
+    const test = loadLfwPairs({ dataRoot, file: 'pairsDevTest.txt', onBad: 'skip' });
+    expect([test.folds, test.perFold, test.pairs.length, test.pairs.filter((q) => q.same).length]).toEqual([1, 500, 999, 500]);
+    expect(test.skipped).toEqual([{ file: join(dir(), 'pairsDevTest.txt'), line: 585, reason: expect.stringMatching(/missing image/) }]);
+  });
+
+  it('people files: 10 folds with 5749 people; View 1 has 4038 + 1711', () => {
+    const read = (f: string) => parsePeople(readFileSync(join(dir(), f), 'utf8'), f);
+    const v2 = read('people.txt');
+    expect(v2.folds.length).toBe(10);
+    expect(v2.folds.reduce((s, f) => s + f.length, 0)).toBe(5749);
+    expect(v2.folds.flat().reduce((s, p) => s + p.images, 0)).toBe(13233);
+    expect([read('peopleDevTrain.txt'), read('peopleDevTest.txt')].map((p) => p.folds[0].length)).toEqual([4038, 1711]);
+  });
+
+  it('the documented checksums of the protocol and landmark files are those of the manifest', () => {
+    const m = readManifest(dir());
+    for (const [f, h] of Object.entries(KNOWN_FILES.lfw)) expect(m.get(f), f).toBe(h);
+  });
+
+  it('aligned MTCNN landmarks of all 13233 images land on the template (measured error)', () => {
+    const src = LANDMARK_SOURCES.lfwMtcnn150;
+    const table = readLandmarks(join(dir(), src.file), { origin: src.origin });
+    expect(table.entries.size).toBe(13233);
+    const tpl = alignmentTemplate();
+    const errs: number[] = [];
+    let reflective = 0;
+    for (const { points } of table.entries.values()) {
+      const fit = similarityTransform(points, tpl, { allowReflection: true });
+      if (fit.reflective) reflective++;
+      points.forEach((p, k) => {
+        const q = applyAffine(fit.transform, p);
+        errs.push(Math.hypot(q[0] - tpl[k][0], q[1] - tpl[k][1]));
+      });
+    }
+    errs.sort((a, b) => a - b);
+    const mean = errs.reduce((a, b) => a + b, 0) / errs.length;
+    const median = errs[errs.length >> 1], p99 = errs[Math.floor(errs.length * 0.99)], max = errs.at(-1)!;
+    console.info(`LFW MTCNN landmark -> template error (px in 112x96): mean ${mean.toFixed(3)} median ${median.toFixed(3)} p99 ${p99.toFixed(3)} max ${max.toFixed(3)}, reflective fits ${reflective}`);
+    // measured 2026-11-27: mean 2.838, median 2.199, p99 9.789, max 21.93 (faces differ from the template; a
+    // wrong point order or axis swap gives errors several times larger)
+    expect(mean).toBeLessThan(2.9);
+    expect(median).toBeLessThan(2.25);
+    expect(p99).toBeLessThan(10);
+    expect(reflective).toBe(0);
+  });
+
+  it('the 150-pixel landmark file (origin 0.8) gives the same alignment as the 250-pixel original (origin 1)', () => {
+    const s150 = LANDMARK_SOURCES.lfwMtcnn150, s250 = LANDMARK_SOURCES.lfwMtcnn250;
+    const t150 = readLandmarks(join(dir(), s150.file), { origin: s150.origin });
+    const t250 = readLandmarks(join(dir(), s250.file), { origin: s250.origin });
+    const tpl = alignmentTemplate();
+    let worst = 0;
+    for (const [img, e] of t250.entries) {
+      const a = similarityTransform(e.points, tpl, { allowReflection: true }).transform;
+      const b = similarityTransform(t150.entries.get(img)!.points, tpl, { allowReflection: true }).transform;
+      // the same 250-frame point, 0-based, moved to the 150 frame with pixel centres kept: (x + 0.5)·0.6 − 0.5
+      for (const p of [[0, 0], [249, 0], [0, 249], [249, 249], [125, 125]] as const) {
+        const q = applyAffine(a, p), r = applyAffine(b, [(p[0] + 0.5) * 0.6 - 0.5, (p[1] + 0.5) * 0.6 - 0.5]);
+        worst = Math.max(worst, Math.hypot(q[0] - r[0], q[1] - r[1]));
+      }
+    }
+    // the 250 file holds integers, so ×0.6 is exact at one decimal: the fits agree to rounding of doubles
+    // (with origin 1 instead of 0.8 for the 150 file they would differ by ~0.3 px)
+    expect(worst).toBeLessThan(1e-9);
+    console.info(`250 vs 150 landmark files: worst disagreement ${worst.toFixed(3)} px in the crop`);
+  });
+
+  it('decodes real images with the pinned decoder (jpeg-js 0.4.4) to pinned pixels', () => {
+    // sha256 of the decoded RGB bytes: a different decoder or version changes them (and must change DECODER_ID)
+    const pins: [string, string][] = [
+      ['AJ_Cook/AJ_Cook_0001.jpg', '77660adb59be26f353792cc78a90782645ee764158fc84ae73cd12705463aa0f'],
+      ['George_W_Bush/George_W_Bush_0001.jpg', '2c7813f8004659d09d78d8234b53b3d39381513c089a656833cdd605623b2614'],
+    ];
+    for (const [rel, hash] of pins) {
+      const img = decodeImageFile(join(dir(), LFW_IMAGES, rel));
+      expect([img.width, img.height, img.channels]).toEqual([150, 150, 3]);
+      expect(sha256Hex(img.data), rel).toBe(hash);
+    }
+    const p = loadLfwPairs({ dataRoot });
+    for (const q of p.pairs.filter((_, i) => i % 300 === 0)) {
+      const img = decodeImageFile(join(p.imageDir, q.b));
+      const mean = img.data.reduce((s, v) => s + v, 0) / img.data.length;
+      expect([img.width, img.height]).toEqual([150, 150]);
+      expect(mean).toBeGreaterThan(20);
+      expect(mean).toBeLessThan(235);
+    }
+  });
+});
