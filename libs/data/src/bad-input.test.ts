@@ -1,0 +1,148 @@
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import jpeg from 'jpeg-js';
+import { describe, expect, it } from 'vitest';
+import { loadCrops } from './crop-cache';
+import { loadCelebaSubset } from './datasets';
+import { decodeImageFile, decodePgm } from './decode';
+import { DataError, DatasetMissingError, formatSkipped } from './errors';
+import { parseLandmarks } from './landmarks';
+import { loadLfwPairs, parsePairs, parsePeople } from './lfw';
+import { type DataRoot, datasetDir } from './paths';
+
+/** A face-like 150×150 JPEG (only its decodability matters here). */
+function jpegBytes(seed: number): Uint8Array {
+  const data = new Uint8Array(150 * 150 * 4);
+  for (let i = 0; i < data.length; i++) data[i] = (i * 7 + seed * 31) & 255;
+  return jpeg.encode({ width: 150, height: 150, data }, 90).data;
+}
+
+const LM = '\t60\t65\t90\t65\t75\t82\t62\t95\t88\t95';
+
+/** A data root with a small LFW: A (2 images), B (1 image, truncated JPEG), C (no landmarks). */
+function fakeRoot(): DataRoot {
+  const root = mkdtempSync(join(tmpdir(), 'sf-data-'));
+  const lfw = join(root, 'lfw');
+  const put = (rel: string, bytes: Uint8Array | string) => {
+    mkdirSync(join(lfw, rel, '..'), { recursive: true });
+    writeFileSync(join(lfw, rel), bytes);
+  };
+  put('images_150/A/A_0001.jpg', jpegBytes(1));
+  put('images_150/A/A_0002.jpg', jpegBytes(2));
+  put('images_150/B/B_0001.jpg', jpegBytes(3).subarray(0, 900));
+  put('images_150/C/C_0001.jpg', jpegBytes(4));
+  put('landmarks/lfw_landmark_150.txt', ['A/A_0001.jpg', 'A/A_0002.jpg', 'B/B_0001.jpg'].map((f) => f + LM).join('\n'));
+  put('MANIFEST.sha256', '');
+  return { path: root, source: 'env' };
+}
+
+const pairsFile = (lines: string[]) => ['1\t2', ...lines].join('\n') + '\n';
+
+describe('bad input is an error naming file and line, or a counted skip', () => {
+  it('malformed pairs lines', () => {
+    const text = pairsFile(['A\t1\t2', 'A\t1\tx', 'A\t1\tB\t1', 'A\t2\tC']);
+    expect(() => parsePairs(text, 'p.txt')).toThrow(/^p\.txt:3: expected name<TAB>i<TAB>j/);
+    const r = parsePairs(text, 'p.txt', 'skip');
+    expect(r.pairs.map((p) => p.line)).toEqual([2, 4]);
+    expect(r.skipped.map((s) => s.line)).toEqual([3, 5]);
+    expect(formatSkipped(r.skipped)).toMatch(/^2 input\(s\) skipped\n {2}p\.txt:3: /);
+    expect(() => parsePairs('1\t2\nA\t1\t2\n', 'p.txt')).toThrow(/p\.txt: expected 5 lines/);
+    expect(() => parsePairs('ten\n', 'p.txt')).toThrow(/p\.txt:1: header/);
+    expect(() => parsePairs(pairsFile(['A\t1\t1', 'A\t1\t2', 'A\t1\tB\t1', 'A\t2\tC\t1']), 'p.txt')).toThrow(/p\.txt:2: pair of an image with itself/);
+  });
+
+  it('malformed people files', () => {
+    expect(() => parsePeople('2\nA\t1\nB\tx\n', 'people.txt')).toThrow(/people\.txt:3: expected name<TAB>images/);
+    expect(() => parsePeople('1\nA\t1\nB\t1\n', 'people.txt')).toThrow(/people\.txt:3: unexpected text/);
+  });
+
+  it('malformed landmark lines', () => {
+    const text = ['a.jpg' + LM, 'b.jpg\t1\t2', 'c.jpg' + LM.replace('82', '8x2'), 'a.jpg' + LM].join('\n');
+    expect(() => parseLandmarks(text, 'lm.txt', 0)).toThrow(/^lm\.txt:2: expected a path and 10 numbers/);
+    const r = parseLandmarks(text, 'lm.txt', 1, 'skip');
+    expect([...r.entries.keys()]).toEqual(['a.jpg']);
+    expect(r.entries.get('a.jpg')!.points[0]).toEqual([59, 64]); // origin 1 -> 0-based
+    expect(r.skipped.map((s) => [s.line, s.reason.slice(0, 20)])).toEqual([
+      [2, 'expected a path and '],
+      [3, 'field 7 is not a num'],
+      [4, 'duplicate entry for '],
+    ]);
+  });
+
+  it('missing image and image without landmarks in a pairs file', () => {
+    const dataRoot = fakeRoot();
+    const lfw = datasetDir('lfw', dataRoot);
+    writeFileSync(join(lfw, 'pairs.txt'), pairsFile(['A\t1\t2', 'A\t1\t3', 'A\t1\tB\t1', 'A\t2\tC\t1']));
+    expect(() => loadLfwPairs({ dataRoot })).toThrow(/pairs\.txt:3: missing image .*A_0003\.jpg/);
+    const r = loadLfwPairs({ dataRoot, onBad: 'skip' });
+    expect(r.pairs.map((p) => p.line)).toEqual([2, 4]);
+    expect(r.skipped.map((s) => `${s.line} ${s.reason}`)).toEqual([
+      expect.stringMatching(/^3 missing image/),
+      expect.stringMatching(/^5 no landmarks for C\/C_0001\.jpg/),
+    ]);
+  });
+
+  it('corrupt and missing images', () => {
+    const dataRoot = fakeRoot();
+    const img = (rel: string) => join(dataRoot.path, 'lfw', 'images_150', rel);
+    expect(decodeImageFile(img('A/A_0001.jpg')).width).toBe(150);
+    expect(() => decodeImageFile(img('B/B_0001.jpg'))).toThrow(/B_0001\.jpg: corrupt JPEG/);
+    expect(() => decodeImageFile(img('A/A_0009.jpg'))).toThrow(/A_0009\.jpg: missing image \(ENOENT\)/);
+    writeFileSync(img('A/junk.jpg'), 'not an image');
+    expect(() => decodeImageFile(img('A/junk.jpg'))).toThrow(/junk\.jpg: corrupt JPEG: SOI not found/);
+    const pgm = Buffer.concat([Buffer.from('P5\n# comment\n4 3\n255\n'), Buffer.alloc(12, 9)]);
+    expect(decodePgm(pgm, 'x.pgm')).toMatchObject({ width: 4, height: 3, channels: 1 });
+    expect(() => decodePgm(pgm.subarray(0, pgm.length - 1), 'x.pgm')).toThrow(/x\.pgm: truncated PGM: 11 of 12/);
+    expect(() => decodePgm(Buffer.from('P2\n4 3\n255\n'), 'x.pgm')).toThrow(/x\.pgm: not a binary PGM/);
+    expect(() => decodePgm(Buffer.from('P5\n4 x\n255\n'), 'x.pgm')).toThrow(/x\.pgm: corrupt PGM header/);
+  });
+
+  it('a corrupt image while building crops: error, or counted skip', async () => {
+    const dataRoot = fakeRoot();
+    const imageDir = join(dataRoot.path, 'lfw', 'images_150');
+    const lm = parseLandmarks(readFileSync(join(dataRoot.path, 'lfw/landmarks/lfw_landmark_150.txt'), 'utf8'), 'lm', 0);
+    const items = ['A/A_0001.jpg', 'B/B_0001.jpg', 'A/A_0002.jpg'].map((rel) => ({ rel, landmarks: lm.entries.get(rel)!.points }));
+    const dir = join(dataRoot.path, 'cache');
+    await expect(loadCrops(imageDir, items, { dir, workers: 0 })).rejects.toThrow(/B_0001\.jpg: corrupt JPEG/);
+    const r = await loadCrops(imageDir, items, { dir, workers: 0, onBad: 'skip' });
+    expect(Array.from(r.kept)).toEqual([0, 2]);
+    expect(r.skipped).toEqual([{ file: join(imageDir, 'B/B_0001.jpg'), reason: expect.stringMatching(/^corrupt JPEG/) }]);
+    const again = await loadCrops(imageDir, items, { dir, workers: 0, onBad: 'skip' });
+    expect([again.status, again.skipped.length]).toEqual(['hit', 1]); // a cache hit still reports the skip
+  });
+
+  it('CelebA-style folders: image without landmarks, landmarks without image', () => {
+    const root = mkdtempSync(join(tmpdir(), 'sf-celeba-'));
+    const c = join(root, 'celeba_subset');
+    mkdirSync(join(c, 'images_150', '00001'), { recursive: true });
+    mkdirSync(join(c, 'landmarks'));
+    writeFileSync(join(c, 'images_150', '00001', 'a.jpg'), jpegBytes(5));
+    writeFileSync(join(c, 'images_150', '00001', 'b.jpg'), jpegBytes(6));
+    writeFileSync(join(c, 'landmarks', 'landmark_150.txt'), ['00001/a.jpg', '00001/gone.jpg'].map((f) => f + LM).join('\n') + '\n');
+    writeFileSync(join(c, 'known_duplicates.tsv'), 'sha256\timage_a\timage_b\tsame_identity\n');
+    writeFileSync(join(c, 'MANIFEST.sha256'), '');
+    const dataRoot: DataRoot = { path: root, source: 'env' };
+    expect(() => loadCelebaSubset({ dataRoot })).toThrow(/00001\/b\.jpg: image without landmarks/);
+    const ds = loadCelebaSubset({ dataRoot, onBad: 'skip' });
+    expect(ds.items.map((i) => i.rel)).toEqual(['00001/a.jpg']);
+    expect(ds.skipped.map((s) => [s.file.endsWith('b.jpg') || s.file.endsWith('landmark_150.txt'), s.line])).toEqual([[true, undefined], [true, 2]]);
+  });
+
+  it('a missing dataset says what is missing and how to obtain it', () => {
+    const root: DataRoot = { path: mkdtempSync(join(tmpdir(), 'sf-empty-')), source: 'env' };
+    let err: unknown;
+    try {
+      datasetDir('lfw', root);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(DatasetMissingError);
+    const msg = (err as Error).message;
+    expect(msg).toMatch(/dataset 'lfw' not found: .*lfw\/MANIFEST\.sha256 does not exist/);
+    expect(msg).toMatch(/SPHEREFACE_DATA/);
+    expect(msg).toMatch(/pairs\.txt {2}sha256 ea42330c62c92989f9d7c03237ed5d591365e89b3e649747777b70e692dc1592/);
+    expect(msg).toMatch(/vis-www\.cs\.umass\.edu\/lfw/);
+    expect(new DataError('r', 'f', 3).message).toBe('f:3: r');
+  });
+});
