@@ -1,0 +1,103 @@
+import { parseArgs } from 'node:util';
+import { PROFILES, type Profile } from './config';
+import { EXPERIMENTS, getExperiment } from './definitions';
+import { listRecords, readRecord } from './record';
+import { citeBibtex, exportModelIndex, filterRecords, formatDiff, formatResults, formatShow } from './report';
+import { repositoryRoot } from './paths';
+
+const USAGE = `usage: sphereface <command> [options]
+
+  run <experiment> [--variant V | --all] [--profile smoke|cpu|paper] [--seed N] [--force]
+                                  train, extract LFW features, evaluate, write a run record
+  list                            the experiments and their variants
+  results [--experiment E] [--variant V] [--profile P]
+                                  a table of recorded runs
+  show <run-id>                   one run in full
+  diff <run-a> <run-b>            config, protocol, metrics and environment side by side
+  cite <run-id>                   a BibTeX entry for the run (and the paper it reproduces)
+  export --format model-index     Papers-with-Code model-index YAML of all runs
+`;
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  const root = repositoryRoot();
+  try {
+    switch (command) {
+      case 'run': {
+        const { values, positionals } = parseArgs({
+          args: rest,
+          allowPositionals: true,
+          options: {
+            variant: { type: 'string' },
+            all: { type: 'boolean', default: false },
+            profile: { type: 'string', default: 'cpu' },
+            seed: { type: 'string', default: '0' },
+            force: { type: 'boolean', default: false },
+          },
+        });
+        if (positionals.length !== 1) throw new UsageError('run needs exactly one experiment name');
+        const profile = values.profile as Profile;
+        if (!PROFILES.includes(profile)) throw new UsageError(`--profile must be one of ${PROFILES.join(', ')}`);
+        const seed = Number(values.seed);
+        if (!Number.isInteger(seed) || seed < 0) throw new UsageError('--seed must be an integer ≥ 0');
+        const definition = getExperiment(positionals[0]);
+        const variants = values.all ? definition.variants.map((v) => v.name) : [values.variant ?? definition.defaultVariant];
+        const { runExperiment } = await import('./runner');
+        for (const variant of variants) {
+          const record = await runExperiment({ root, experiment: definition.name, variant, profile, seed, force: values.force });
+          console.log(formatShow(record));
+        }
+        return 0;
+      }
+      case 'list':
+        for (const e of EXPERIMENTS) {
+          console.log(`${e.name.padEnd(8)} ${e.title}\n         variants: ${e.variants.map((v) => v.name).join(', ')} (default ${e.defaultVariant})`);
+        }
+        return 0;
+      case 'results': {
+        const { values } = parseArgs({
+          args: rest,
+          options: { experiment: { type: 'string' }, variant: { type: 'string' }, profile: { type: 'string' } },
+        });
+        console.log(formatResults(filterRecords(listRecords(root), values)));
+        return 0;
+      }
+      case 'show':
+        console.log(formatShow(readRecord(root, required(rest[0], 'show needs a run ID'))));
+        return 0;
+      case 'diff':
+        console.log(formatDiff(readRecord(root, required(rest[0], 'diff needs two run IDs')), readRecord(root, required(rest[1], 'diff needs two run IDs'))));
+        return 0;
+      case 'cite':
+        console.log(citeBibtex(readRecord(root, required(rest[0], 'cite needs a run ID'))));
+        return 0;
+      case 'export': {
+        const { values } = parseArgs({ args: rest, options: { format: { type: 'string', default: 'model-index' } } });
+        if (values.format !== 'model-index') throw new UsageError(`unknown export format '${values.format}'; supported: model-index`);
+        process.stdout.write(exportModelIndex(listRecords(root)));
+        return 0;
+      }
+      case undefined:
+      case 'help':
+      case '--help':
+        console.log(USAGE);
+        return command === undefined ? 2 : 0;
+      default:
+        throw new UsageError(`unknown command '${command}'`);
+    }
+  } catch (error) {
+    if (error instanceof UsageError) {
+      console.error(`sphereface: ${error.message}\n\n${USAGE}`);
+      return 2;
+    }
+    console.error(`sphereface: ${(error as Error).message}`);
+    return 1;
+  }
+}
+
+class UsageError extends Error {}
+
+function required(value: string | undefined, message: string): string {
+  if (!value) throw new UsageError(message);
+  return value;
+}

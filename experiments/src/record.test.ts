@@ -1,0 +1,88 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { listRecordIds, readRecord, recordsDir, runIdOf, validateRecord, writeRecord } from './record';
+import { fakeRecord } from './testing/fake-record';
+
+const tempRoot = () => mkdtempSync(join(tmpdir(), 'sphereface-records-'));
+
+describe('run IDs', () => {
+  it('are identical for identical inputs, whatever the key order', () => {
+    const a = fakeRecord().identity;
+    const reordered = JSON.parse(JSON.stringify({ backend: a.backend, data: a.data, code: a.code, config: a.config }));
+    expect(runIdOf(reordered)).toBe(runIdOf(a));
+  });
+
+  it('change when any input changes', () => {
+    const base = fakeRecord().identity;
+    const id = runIdOf(base);
+    const variants = [
+      { ...base, config: { ...base.config, seed: 1 } },
+      { ...base, config: { ...base.config, trainer: { ...base.config.trainer, learningRate: 0.05 } } },
+      { ...base, config: { ...base.config, loss: { ...base.config.loss, options: { ...base.config.loss.options, m: 3 } } } },
+      { ...base, code: { ...base.code, diffHash: 'e'.repeat(64) } },
+      { ...base, code: { ...base.code, treeHash: 'f'.repeat(40) } },
+      { ...base, data: { ...base.data, lfw: '0'.repeat(64) } },
+      { ...base, backend: 'cpu' },
+    ];
+    const ids = variants.map(runIdOf);
+    for (const other of ids) expect(other).not.toBe(id);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+});
+
+describe('record files', () => {
+  it('round-trip through write and read, also by ID prefix', () => {
+    const root = tempRoot();
+    const record = fakeRecord();
+    writeRecord(root, record);
+    expect(readRecord(root, record.runId)).toEqual(record);
+    expect(readRecord(root, record.runId.slice(0, 6))).toEqual(record);
+    expect(listRecordIds(root)).toEqual([record.runId]);
+  });
+
+  it('reject a record whose ID does not match its identity, naming the file', () => {
+    const root = tempRoot();
+    const record = fakeRecord();
+    writeRecord(root, record);
+    const path = join(recordsDir(root), `${record.runId}.json`);
+    const tampered = JSON.parse(readFileSync(path, 'utf8'));
+    tampered.identity.config.seed = 42;
+    writeFileSync(path, JSON.stringify(tampered));
+    expect(() => readRecord(root, record.runId)).toThrow(new RegExp(`${record.runId}\\.json: not a valid run record: runId .* does not match`));
+  });
+
+  it('validate the schema', () => {
+    const record = fakeRecord();
+    expect(() => validateRecord({ ...record, schema: 'other' }, 'x')).toThrow(/schema is other/);
+    expect(() => validateRecord({ ...record, startedAt: 'yesterday' }, 'x')).toThrow(/startedAt/);
+    expect(() => validateRecord({ ...record, metrics: { ...record.metrics, lfw: [{ protocol: 'p', mean: Number.NaN }] } }, 'x')).toThrow(/malformed/);
+  });
+
+  it('a process killed while writing leaves no partial record', async () => {
+    const root = tempRoot();
+    const record = fakeRecord();
+    // A large history makes the write take long enough to be interrupted.
+    record.history = Array.from({ length: 400_000 }, (_, i) => ({ iteration: i, loss: Math.random(), accuracy: Math.random() }));
+    const recordFile = join(root, 'record.json');
+    writeFileSync(recordFile, JSON.stringify(record));
+    const script = `
+      import { readFileSync } from 'node:fs';
+      import { writeRecord } from ${JSON.stringify(new URL('./record.ts', import.meta.url).pathname)};
+      const record = JSON.parse(readFileSync(${JSON.stringify(recordFile)}, 'utf8'));
+      process.send('ready');
+      for (;;) writeRecord(${JSON.stringify(root)}, record);
+    `;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    await new Promise<void>((resolve) => child.once('message', () => resolve()));
+    await new Promise((r) => setTimeout(r, 300 + Math.random() * 400));
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    // Whatever instant the kill hit, every record file present parses and validates.
+    for (const id of listRecordIds(root)) expect(readRecord(root, id).runId).toBe(id);
+    const leftovers = readdirSync(recordsDir(root)).filter((f) => f.includes('.tmp-'));
+    expect(leftovers.every((f) => !/^[0-9a-f]{16}\.json$/.test(f))).toBe(true);
+  });
+});

@@ -1,0 +1,121 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { contentHash } from '@sphereface/data';
+import { writeFileAtomic } from '@sphereface/models';
+import type { ExperimentConfig } from './config';
+import type { CodeVersion } from './code-version';
+import type { EnvironmentInfo } from './environment';
+
+export const RECORD_SCHEMA = 'sphereface-ts/run-record@1';
+
+/** Everything that determines a run's result; its content hash is the run ID. */
+export interface RunIdentity {
+  config: ExperimentConfig;
+  code: Pick<CodeVersion, 'treeHash' | 'diffHash'>;
+  /** Content hashes of the dataset views used (train view, LFW pairs view). */
+  data: Record<string, string>;
+  /** Backend name (numerics differ between backends). */
+  backend: string;
+}
+
+export interface ProtocolResult {
+  protocol: string;
+  description: string;
+  mean: number;
+  std: number;
+  foldAccuracies: number[];
+}
+
+export interface ArtifactRef {
+  name: string;
+  sha256: string;
+  bytes: number;
+  /** Path relative to the artifacts folder. */
+  path: string;
+}
+
+export interface RunRecord {
+  schema: typeof RECORD_SCHEMA;
+  runId: string;
+  identity: RunIdentity;
+  code: CodeVersion;
+  backend: Record<string, unknown>;
+  environment: EnvironmentInfo;
+  startedAt: string;
+  endedAt: string;
+  seconds: number;
+  /** Trainer metrics every few iterations: iteration, loss, accuracy, lambda, lr, angle, featureNorm, imagesPerSecond. */
+  history: Array<Record<string, number>>;
+  metrics: {
+    train: Record<string, number>;
+    lfw: ProtocolResult[];
+    verification?: Record<string, number>;
+    angularFisherScore?: number;
+  };
+  paper: { lfw: number; source: string } | null;
+  artifacts: ArtifactRef[];
+  /** Executed notebooks that used this run, relative to the repository root. */
+  notebooks?: string[];
+}
+
+export function runIdOf(identity: RunIdentity): string {
+  return contentHash(identity).slice(0, 16);
+}
+
+export function recordsDir(root: string): string {
+  return join(root, 'experiments', 'records');
+}
+
+export function recordPath(root: string, runId: string): string {
+  return join(recordsDir(root), `${runId}.json`);
+}
+
+/** Writes the record atomically (temporary file + rename): an interrupted run leaves no partial record. */
+export function writeRecord(root: string, record: RunRecord): string {
+  validateRecord(record, 'record to write');
+  mkdirSync(recordsDir(root), { recursive: true });
+  const path = recordPath(root, record.runId);
+  writeFileAtomic(path, `${JSON.stringify(record, null, 2)}\n`);
+  return path;
+}
+
+export function validateRecord(value: unknown, where: string): RunRecord {
+  const r = value as RunRecord;
+  const fail = (what: string) => {
+    throw new Error(`${where}: not a valid run record: ${what}`);
+  };
+  if (!r || typeof r !== 'object') fail('not an object');
+  if (r.schema !== RECORD_SCHEMA) fail(`schema is ${String(r.schema)}, expected ${RECORD_SCHEMA}`);
+  if (typeof r.runId !== 'string' || !/^[0-9a-f]{16}$/.test(r.runId)) fail('runId must be 16 hex digits');
+  if (!r.identity?.config) fail('identity.config missing');
+  if (runIdOf(r.identity) !== r.runId) fail(`runId ${r.runId} does not match the hash of its identity (${runIdOf(r.identity)})`);
+  for (const key of ['startedAt', 'endedAt'] as const) if (Number.isNaN(Date.parse(r[key]))) fail(`${key} is not a date`);
+  if (!Array.isArray(r.history)) fail('history must be an array');
+  if (!r.metrics || !Array.isArray(r.metrics.lfw)) fail('metrics.lfw must be an array');
+  for (const p of r.metrics.lfw) {
+    if (typeof p.protocol !== 'string' || !Number.isFinite(p.mean)) fail(`metrics.lfw entry ${JSON.stringify(p.protocol)} is malformed`);
+  }
+  if (!Array.isArray(r.artifacts)) fail('artifacts must be an array');
+  return r;
+}
+
+export function readRecord(root: string, runId: string): RunRecord {
+  const matches = listRecordIds(root).filter((id) => id.startsWith(runId));
+  if (matches.length === 0) throw new Error(`no run record '${runId}' in ${recordsDir(root)}`);
+  if (matches.length > 1) throw new Error(`run ID prefix '${runId}' is ambiguous: ${matches.join(', ')}`);
+  const path = recordPath(root, matches[0]);
+  return validateRecord(JSON.parse(readFileSync(path, 'utf8')), path);
+}
+
+export function listRecordIds(root: string): string[] {
+  const dir = recordsDir(root);
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => /^[0-9a-f]{16}\.json$/.test(f))
+    .map((f) => f.slice(0, 16))
+    .sort();
+}
+
+export function listRecords(root: string): RunRecord[] {
+  return listRecordIds(root).map((id) => readRecord(root, id));
+}
