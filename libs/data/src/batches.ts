@@ -101,6 +101,8 @@ export interface StreamOptions extends EpochOptions {
   align?: Partial<AlignOptions>;
   /** Worker threads decoding and aligning in the background (default 2). */
   workers?: number;
+  /** A pool to reuse across epochs (each new worker spends ~2 s compiling); left open. */
+  pool?: CropPool;
   /** Batches being prepared ahead of the one the consumer holds (default 2). */
   prefetch?: number;
   onBad?: OnBad;
@@ -114,7 +116,7 @@ export async function* streamBatches(ds: IdentityDataset, o: StreamOptions): Asy
   const align = { ...DEFAULT_ALIGN, ...o.align };
   const { order, flips } = epochPlan(ds.items.length, o);
   const ranges = batchRanges(order.length, o);
-  const pool = new CropPool(o.workers ?? 2);
+  const pool = o.pool ?? new CropPool(o.workers ?? 2);
   const depth = Math.max(1, o.prefetch ?? 2);
   const start = (k: number) => {
     const rows = order.subarray(...ranges[k]);
@@ -145,6 +147,6 @@ export async function* streamBatches(ds: IdentityDataset, o: StreamOptions): Asy
     }
   } finally {
     await Promise.allSettled(inFlight);
-    await pool.close();
+    if (!o.pool) await pool.close();
   }
 }

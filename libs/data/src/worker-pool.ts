@@ -13,6 +13,7 @@ export class CropPool {
   private readonly queue: { req: WorkerRequest; done: (r: CropResult[]) => void; fail: (e: Error) => void }[] = [];
   private readonly pending = new Map<number, { done: (r: CropResult[]) => void; fail: (e: Error) => void }>();
   private nextId = 0;
+  private closing = false;
 
   constructor(
     readonly size: number,
@@ -22,6 +23,9 @@ export class CropPool {
       const w = new Worker(new URL('./align-worker.mjs', import.meta.url));
       w.on('message', (m: WorkerReply) => this.onReply(w, m));
       w.on('error', (e) => this.failAll(e));
+      w.on('exit', (code) => {
+        if (!this.closing) this.failAll(new Error(`crop worker exited with code ${code}`));
+      });
       this.workers.push(w);
       this.idle.push(w);
     }
@@ -62,6 +66,7 @@ export class CropPool {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
 }

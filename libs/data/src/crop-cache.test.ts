@@ -1,0 +1,92 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_ALIGN } from './align';
+import { cropCacheKey, loadCrops } from './crop-cache';
+import { loadAttFaces } from './datasets';
+import { sha256Hex } from './hash';
+import { cropImage } from './process';
+import { dataRoot, haveDataset } from './test-data';
+import { generateFaces } from './test-images';
+import { CropPool } from './worker-pool';
+
+const faces = generateFaces(12);
+const newDir = () => mkdtempSync(join(tmpdir(), 'sf-crops-'));
+
+describe('aligned-crop cache', () => {
+  it('misses, then hits with identical bytes', async () => {
+    const dir = newDir();
+    const a = await loadCrops(faces.imageDir, faces.items, { dir, workers: 0 });
+    expect([a.status, a.data.length, a.kept.length]).toEqual(['miss', 12 * 112 * 96 * 3, 12]);
+    const b = await loadCrops(faces.imageDir, faces.items, { dir, workers: 0 });
+    expect(b.status).toBe('hit');
+    expect(Buffer.compare(Buffer.from(a.data), Buffer.from(b.data))).toBe(0);
+    expect(a.data.subarray(0, 112 * 96 * 3)).toEqual(cropImage({ path: join(faces.imageDir, faces.items[0].rel), landmarks: faces.items[0].landmarks }));
+  });
+
+  it('keys on image content, landmarks, size and reflection setting, not on paths', () => {
+    const key = cropCacheKey(faces.imageDir, faces.items, DEFAULT_ALIGN);
+    const moved = faces.items.map((it, i) => (i === 3 ? { ...it, landmarks: it.landmarks.map(([x, y]) => [x, y + 0.01] as const) } : it));
+    expect(cropCacheKey(faces.imageDir, moved, DEFAULT_ALIGN)).not.toBe(key);
+    expect(cropCacheKey(faces.imageDir, faces.items, { ...DEFAULT_ALIGN, height: 56, width: 48 })).not.toBe(key);
+    expect(cropCacheKey(faces.imageDir, faces.items, { ...DEFAULT_ALIGN, allowReflection: false })).not.toBe(key);
+    expect(cropCacheKey(faces.imageDir, faces.items.slice().reverse(), DEFAULT_ALIGN)).not.toBe(key);
+    const other = generateFaces(12); // same pixels, another folder
+    expect(cropCacheKey(other.imageDir, other.items, DEFAULT_ALIGN)).toBe(key);
+  });
+
+  it('detects a corrupt or truncated file and rebuilds it', async () => {
+    const dir = newDir();
+    const good = await loadCrops(faces.imageDir, faces.items, { dir, workers: 0 });
+    const bytes = readFileSync(good.file);
+    bytes[bytes.length - 1000] ^= 0xff; // one pixel bit-flipped
+    writeFileSync(good.file, bytes);
+    const r1 = await loadCrops(faces.imageDir, faces.items, { dir, workers: 0 });
+    expect([r1.status, r1.corruption]).toEqual(['rebuilt', 'checksum mismatch']);
+    expect(Buffer.compare(Buffer.from(r1.data), Buffer.from(good.data))).toBe(0);
+    truncateSync(good.file, 20);
+    const r2 = await loadCrops(faces.imageDir, faces.items, { dir, workers: 0 });
+    expect(r2.status).toBe('rebuilt');
+    expect((await loadCrops(faces.imageDir, faces.items, { dir, workers: 0 })).status).toBe('hit');
+  });
+
+  it('worker threads (under vitest) give the same bytes as the calling thread', async () => {
+    const tasks = faces.items.map((it) => ({ path: join(faces.imageDir, it.rel), landmarks: it.landmarks }));
+    const pool = new CropPool(2, 3);
+    try {
+      const viaWorkers = await pool.run(tasks, DEFAULT_ALIGN);
+      const inline = await new CropPool(0).run(tasks, DEFAULT_ALIGN);
+      const digest = (rs: typeof inline) => rs.map((r) => (r.ok ? sha256Hex(r.data) : r.skipped.reason));
+      expect(digest(viaWorkers)).toEqual(digest(inline));
+    } finally {
+      await pool.close();
+    }
+  }, 60_000); // starting a worker compiles the TypeScript sources in it (~2 s)
+
+  it('worker threads work under tsx too', () => {
+    const script = join(mkdtempSync(join(tmpdir(), 'sf-tsx-')), 'pool.mts');
+    const pool = fileURLToPath(new URL('./worker-pool.ts', import.meta.url));
+    const align = fileURLToPath(new URL('./align.ts', import.meta.url));
+    const task = { path: join(faces.imageDir, faces.items[0].rel), landmarks: faces.items[0].landmarks };
+    writeFileSync(script, [
+      `import { CropPool } from ${JSON.stringify(pool)};`,
+      `import { DEFAULT_ALIGN } from ${JSON.stringify(align)};`,
+      'const p = new CropPool(2);',
+      `const r = await p.run([${JSON.stringify(task)}], DEFAULT_ALIGN);`,
+      'await p.close();',
+      "console.log(r[0].ok ? r[0].data.length : 'bad');",
+    ].join('\n'));
+    const tsx = fileURLToPath(new URL('../../../node_modules/.bin/tsx', import.meta.url));
+    expect(execFileSync(tsx, [script], { encoding: 'utf8' }).trim()).toBe(String(112 * 96 * 3));
+  }, 60_000);
+
+  it.skipIf(!haveDataset('att_faces'))('centre-crops grey PGM faces to RGB', async () => {
+    const att = loadAttFaces({ dataRoot });
+    const r = await loadCrops(att.imageDir, att.items.slice(0, 4), { dir: newDir(), workers: 0, align: { height: 56, width: 48 } });
+    expect([r.data.length, r.height, r.width]).toEqual([4 * 56 * 48 * 3, 56, 48]);
+    for (let i = 0; i < r.data.length; i += 3) expect(r.data[i + 1] === r.data[i] && r.data[i + 2] === r.data[i]).toBe(true);
+  });
+});
