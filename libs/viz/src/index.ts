@@ -1,0 +1,3 @@
+export { AXIS, PALETTE, baseLayout, type Figure } from './figure';
+export { FigureRenderer, chromiumPath, renderPngs, type RenderOptions } from './render';
+export { decisionRegionsFigure, lambdaFigure, psiFigure, type BoundaryOptions } from './geometry';
