@@ -133,38 +133,35 @@ export function warpAffine(img: Image, srcToDst: Affine, size: CropSize): Image 
   const { width: W, height: H, channels: C, data } = img;
   const { width, height } = size;
   const out = new Uint8Array(width * height * 3);
-  const px = new Float64Array(3);
+  const g = C === 1 ? 0 : 1; // channel stride inside a pixel: grey reads the same byte three times
   let o = 0;
   for (let j = 0; j < height; j++) {
-    for (let i = 0; i < width; i++, o += 3) {
-      const sx = a * i + b * j + c;
-      const sy = d * i + e * j + f;
+    let sx = b * j + c, sy = e * j + f; // source position of (0, j), stepped by (a, d) per column
+    for (let i = 0; i < width; i++, o += 3, sx += a, sy += d) {
       const x0 = Math.floor(sx), y0 = Math.floor(sy);
       const wx = sx - x0, wy = sy - y0;
-      px[0] = px[1] = px[2] = 0;
-      if (x0 >= 0 && y0 >= 0 && x0 + 1 < W && y0 + 1 < H) {
-        const i00 = (y0 * W + x0) * C, i01 = i00 + C, i10 = i00 + W * C, i11 = i10 + C;
+      if (x0 >= 0 && y0 >= 0 && x0 < W - 1 && y0 < H - 1) {
+        const p00 = (y0 * W + x0) * C, p10 = p00 + W * C;
         const w00 = (1 - wx) * (1 - wy), w01 = wx * (1 - wy), w10 = (1 - wx) * wy, w11 = wx * wy;
         for (let ch = 0; ch < 3; ch++) {
-          const k = C === 1 ? 0 : ch;
-          px[ch] = w00 * data[i00 + k] + w01 * data[i01 + k] + w10 * data[i10 + k] + w11 * data[i11 + k];
+          const k = ch * g;
+          out[o + ch] = Math.round(w00 * data[p00 + k] + w01 * data[p00 + C + k] + w10 * data[p10 + k] + w11 * data[p10 + C + k]);
         }
       } else {
-        for (let dy = 0; dy <= 1; dy++) {
-          const y = y0 + dy;
-          if (y < 0 || y >= H) continue;
-          for (let dx = 0; dx <= 1; dx++) {
-            const x = x0 + dx;
-            if (x < 0 || x >= W) continue;
-            const w = (dx ? wx : 1 - wx) * (dy ? wy : 1 - wy);
-            const base = (y * W + x) * C;
-            for (let ch = 0; ch < 3; ch++) px[ch] += w * data[base + (C === 1 ? 0 : ch)];
+        // border: neighbours outside the image count as the fill value 0
+        for (let ch = 0; ch < 3; ch++) {
+          let v = 0;
+          for (let dy = 0; dy <= 1; dy++) {
+            const y = y0 + dy;
+            if (y < 0 || y >= H) continue;
+            for (let dx = 0; dx <= 1; dx++) {
+              const x = x0 + dx;
+              if (x >= 0 && x < W) v += (dx ? wx : 1 - wx) * (dy ? wy : 1 - wy) * data[(y * W + x) * C + ch * g];
+            }
           }
+          out[o + ch] = Math.round(v);
         }
       }
-      out[o] = Math.round(px[0]);
-      out[o + 1] = Math.round(px[1]);
-      out[o + 2] = Math.round(px[2]);
     }
   }
   return { width, height, channels: 3, data: out };
