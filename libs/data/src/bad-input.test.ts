@@ -2,9 +2,11 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import jpeg from 'jpeg-js';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs';
+import { streamBatches } from './batches';
 import { loadCrops } from './crop-cache';
-import { loadCelebaSubset } from './datasets';
+import { type IdentityDataset, loadCelebaSubset } from './datasets';
 import { decodeImageFile, decodePgm } from './decode';
 import { DataError, DatasetMissingError, formatSkipped } from './errors';
 import { parseLandmarks } from './landmarks';
@@ -40,6 +42,10 @@ function fakeRoot(): DataRoot {
 const pairsFile = (lines: string[]) => ['1\t2', ...lines].join('\n') + '\n';
 
 describe('bad input is an error naming file and line, or a counted skip', () => {
+  beforeAll(async () => {
+    expect(await tf.setBackend('cpu')).toBe(true);
+  });
+
   it('malformed pairs lines', () => {
     const text = pairsFile(['A\t1\t2', 'A\t1\tx', 'A\t1\tB\t1', 'A\t2\tC']);
     expect(() => parsePairs(text, 'p.txt')).toThrow(/^p\.txt:3: expected name<TAB>i<TAB>j/);
@@ -110,6 +116,30 @@ describe('bad input is an error naming file and line, or a counted skip', () => 
     expect(r.skipped).toEqual([{ file: join(imageDir, 'B/B_0001.jpg'), reason: expect.stringMatching(/^corrupt JPEG/) }]);
     const again = await loadCrops(imageDir, items, { dir, workers: 0, onBad: 'skip' });
     expect([again.status, again.skipped.length]).toEqual(['hit', 1]); // a cache hit still reports the skip
+  });
+
+  it('a corrupt image in a streamed epoch: error, or counted skip in that batch', async () => {
+    const dataRoot = fakeRoot();
+    const imageDir = join(dataRoot.path, 'lfw', 'images_150');
+    const lm = parseLandmarks(readFileSync(join(dataRoot.path, 'lfw/landmarks/lfw_landmark_150.txt'), 'utf8'), 'lm', 0);
+    const rels = ['A/A_0001.jpg', 'B/B_0001.jpg', 'A/A_0002.jpg'];
+    const ds: IdentityDataset = {
+      name: 'fake', imageDir, identities: ['A', 'B'], skipped: [], provenance: {},
+      items: rels.map((rel) => ({ rel, label: rel[0] === 'A' ? 0 : 1, identity: rel[0], landmarks: lm.entries.get(rel)!.points })),
+    };
+    const o = { batchSize: 2, seed: 0, epoch: 0, shuffle: false, workers: 0 };
+    await expect(async () => {
+      for await (const b of streamBatches(ds, o)) tf.dispose([b.x, b.labels]);
+    }).rejects.toThrow(/B_0001\.jpg: corrupt JPEG/);
+    const seen: number[] = [];
+    const skipped: string[] = [];
+    for await (const b of streamBatches(ds, { ...o, onBad: 'skip' })) {
+      seen.push(...b.indices);
+      skipped.push(...b.skipped.map((s) => s.file));
+      expect(b.x.shape[0]).toBe(b.indices.length);
+      tf.dispose([b.x, b.labels]);
+    }
+    expect([seen, skipped]).toEqual([[0, 2], [join(imageDir, 'B/B_0001.jpg')]]);
   });
 
   it('CelebA-style folders: image without landmarks, landmarks without image', () => {

@@ -11,7 +11,7 @@ export {
 } from './datasets';
 export { DECODER_ID, decodeImageFile, decodeJpeg, decodePgm } from './decode';
 export { DataError, DatasetMissingError, type OnBad, type Skipped, formatSkipped } from './errors';
-export { canonicalJson, contentHash } from './hash';
+export { canonicalJson, contentHash, sha256Hex } from './hash';
 export { type Image, normalisePixel } from './image';
 export { type LandmarkSource, type LandmarkTable, LANDMARK_SOURCES, parseLandmarks, readLandmarks } from './landmarks';
 export {
