@@ -1,0 +1,105 @@
+/**
+ * Seeded synthetic LFW-like pairs for tests and benchmarks: identities are random directions, an image's
+ * feature is a shared offset (deep features are not centred, which is why evaluation.m subtracts a mean)
+ * plus `signal` × its identity vector plus unit Gaussian noise; the mirrored image's feature has the same
+ * identity part and a partly correlated noise, so that flip fusion averages some noise away.
+ */
+
+/** mulberry32: a small, fast, seedable PRNG returning uniforms in [0, 1). */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Standard normal samples by Box–Muller. */
+export function gaussianSource(seed: number): () => number {
+  const u = mulberry32(seed);
+  let spare: number | null = null;
+  return () => {
+    if (spare !== null) {
+      const s = spare;
+      spare = null;
+      return s;
+    }
+    const r = Math.sqrt(-2 * Math.log(1 - u()));
+    const phi = 2 * Math.PI * u();
+    spare = r * Math.sin(phi);
+    return r * Math.cos(phi);
+  };
+}
+
+export interface SyntheticPairs {
+  leftOriginal: Float32Array[];
+  leftFlipped: Float32Array[];
+  rightOriginal: Float32Array[];
+  rightFlipped: Float32Array[];
+  /** Within each tenth of the pairs: first half same, second half different (LFW's pairs.txt layout). */
+  same: boolean[];
+}
+
+export interface SyntheticOptions {
+  pairs: number;
+  /** Per-image feature dimension (the fused feature has twice this). */
+  dim: number;
+  /** Identity signal scale relative to unit noise. */
+  signal: number;
+  seed: number;
+  /** Value of every coordinate of the shared offset (default 1). */
+  offset?: number;
+  /** Correlation between an image's noise and its mirror's noise (default 0.5). */
+  flipCorrelation?: number;
+}
+
+export function syntheticPairs(o: SyntheticOptions): SyntheticPairs {
+  const g = gaussianSource(o.seed);
+  const offset = o.offset ?? 1;
+  const rho = o.flipCorrelation ?? 0.5;
+  const fresh = Math.sqrt(1 - rho * rho);
+  const identity = () => {
+    const z = new Float64Array(o.dim);
+    for (let j = 0; j < o.dim; j++) z[j] = g();
+    return z;
+  };
+  // An image and its mirror: same identity signal, unit noises with correlation rho.
+  const views = (id: Float64Array): [Float32Array, Float32Array] => {
+    const x = new Float32Array(o.dim);
+    const y = new Float32Array(o.dim);
+    for (let j = 0; j < o.dim; j++) {
+      const e = g();
+      x[j] = offset + o.signal * id[j] + e;
+      y[j] = offset + o.signal * id[j] + rho * e + fresh * g();
+    }
+    return [x, y];
+  };
+  const block = o.pairs / 10;
+  const out: SyntheticPairs = { leftOriginal: [], leftFlipped: [], rightOriginal: [], rightFlipped: [], same: [] };
+  for (let i = 0; i < o.pairs; i++) {
+    const same = i % block < block / 2;
+    const a = identity();
+    const b = same ? a : identity();
+    const [lo, lf] = views(a);
+    const [ro, rf] = views(b);
+    out.leftOriginal.push(lo);
+    out.leftFlipped.push(lf);
+    out.rightOriginal.push(ro);
+    out.rightFlipped.push(rf);
+    out.same.push(same);
+  }
+  return out;
+}
+
+/** Row-wise concatenation of two lists of rows (the paper's fused feature). */
+export function concatRows(a: ArrayLike<number>[], b: ArrayLike<number>[]): Float64Array[] {
+  return a.map((row, i) => {
+    const out = new Float64Array(row.length + b[i].length);
+    out.set(row as ArrayLike<number>, 0);
+    out.set(b[i] as ArrayLike<number>, row.length);
+    return out;
+  });
+}
