@@ -1,27 +1,6 @@
 import { math } from './math';
-import { compareSurds, formatSurd, squareFree, surd, surdToNumber, toExactSurd, type ExactSurd, type Surd } from './surd';
-
-export type CheckMethod = 'symbolic' | 'proof' | 'numeric';
-
-/** The bounds under test. The paper's values are the defaults; tests pass wrong ones to see each check fail. */
-export interface MarginBoundClaims {
-  /** Property 2: smallest m with max intra ≤ min inter for two classes, over every θ12 ∈ (0, π]. */
-  readonly binary: Surd;
-  /** Property 3: the same for k ≥ 3 classes with uniformly spaced weights. */
-  readonly uniform: Surd;
-}
-
-export const PAPER_CLAIMS: MarginBoundClaims = { binary: surd(2, 1, 3), uniform: surd(3) };
-
-/** One claim checked by one method. */
-export interface ClaimCheck {
-  readonly claim: string;
-  readonly method: CheckMethod;
-  readonly verdict: 'pass' | 'fail';
-  readonly timeMs: number;
-  /** Human-readable steps, results and models, in order. */
-  readonly details: string[];
-}
+import { compareSurds, formatSurd, squareFree, surdToNumber, toExactSurd, type ExactSurd } from './surd';
+import type { MarginBoundClaims, Surd } from './types';
 
 export const CLAIM = {
   binary: (c: MarginBoundClaims) => `Property 2 (two classes, worst θ12): m_min = ${formatSurd(c.binary)}`,

@@ -1,5 +1,12 @@
-export { PAPER_CLAIMS, type CheckMethod, type ClaimCheck, type MarginBoundClaims } from './claims';
-export { CHECK_METHODS, formatMarginBoundsReport, verifyMarginBounds, type MarginBoundsReport, type VerifyMarginBoundsOptions } from './report';
-export { formatSurd, surd, type Surd } from './surd';
-export { deriveMarginBounds, type Derivation, type SymbolicBounds } from './symbolic';
-export { binaryThreshold, smallestMargin, uniformThreshold } from './numeric';
+export {
+  CHECK_METHODS,
+  PAPER_CLAIMS,
+  surd,
+  type CheckMethod,
+  type ClaimCheck,
+  type MarginBoundClaims,
+  type MarginBoundsReport,
+  type Surd,
+  type VerifyMarginBoundsOptions,
+} from './types';
+export { formatMarginBoundsReport, verifyMarginBounds } from './report';

@@ -1,4 +1,5 @@
-import { antipodal, CLAIM, crossover, perConfigurationValue, surdValue, type ClaimCheck, type MarginBoundClaims } from './claims';
+import { antipodal, CLAIM, crossover, perConfigurationValue, surdValue } from './claims';
+import type { ClaimCheck, MarginBoundClaims } from './types';
 import { surdToNumber, toExactSurd } from './surd';
 
 /**

@@ -1,6 +1,7 @@
 import type { Fraction } from 'mathjs';
 import { init, killThreads, type Arith, type Bool, type Context } from 'z3-solver';
-import { antipodal, CLAIM, type ClaimCheck, type MarginBoundClaims } from './claims';
+import { antipodal, CLAIM } from './claims';
+import type { ClaimCheck, MarginBoundClaims } from './types';
 import { formatSurd, toExactSurd, type ExactSurd } from './surd';
 
 type Z3 = Context<'main'>;

@@ -1,28 +1,12 @@
-import { PAPER_CLAIMS, type CheckMethod, type ClaimCheck, type MarginBoundClaims } from './claims';
-import { numericChecks } from './numeric';
-import { proofChecks } from './proof';
-import { formatSurd } from './surd';
-import { symbolicChecks } from './symbolic';
-
-export interface VerifyMarginBoundsOptions {
-  /** Bounds to check; defaults to the paper's (2 + √3 and 3). */
-  readonly claims?: Partial<MarginBoundClaims>;
-  /** Which checks to run, in this order; default all three. */
-  readonly methods?: readonly CheckMethod[];
-}
-
-export interface MarginBoundsReport {
-  readonly claims: MarginBoundClaims;
-  readonly checks: ClaimCheck[];
-  /** Wall time of each method that ran, including its set-up (Z3 start-up for `proof`). */
-  readonly methodTimesMs: Partial<Record<CheckMethod, number>>;
-  /** Z3 WebAssembly start-up, part of the `proof` time. */
-  readonly z3InitMs?: number;
-  readonly totalMs: number;
-  readonly passed: boolean;
-}
-
-export const CHECK_METHODS: readonly CheckMethod[] = ['symbolic', 'proof', 'numeric'];
+import {
+  CHECK_METHODS,
+  PAPER_CLAIMS,
+  type CheckMethod,
+  type ClaimCheck,
+  type MarginBoundClaims,
+  type MarginBoundsReport,
+  type VerifyMarginBoundsOptions,
+} from './types';
 
 const DESCRIPTION: Record<CheckMethod, string> = {
   symbolic: 'mathjs: inequalities (8), (9), (10) → polynomial conditions → exact roots',
@@ -40,12 +24,14 @@ export async function verifyMarginBounds(options: VerifyMarginBoundsOptions = {}
   const checks: ClaimCheck[] = [];
   const methodTimesMs: Partial<Record<CheckMethod, number>> = {};
   let z3InitMs: number | undefined;
+  // Loaded here, not at import: mathjs takes seconds to load and every user of @sphereface/loss would pay it.
+  const { formatSurd } = await import('./surd');
   for (const method of methods) {
     const start = performance.now();
-    if (method === 'symbolic') checks.push(...symbolicChecks(claims));
-    else if (method === 'numeric') checks.push(...numericChecks(claims));
+    if (method === 'symbolic') checks.push(...(await import('./symbolic')).symbolicChecks(claims));
+    else if (method === 'numeric') checks.push(...(await import('./numeric')).numericChecks(claims));
     else {
-      const r = await proofChecks(claims);
+      const r = await (await import('./proof')).proofChecks(claims);
       checks.push(...r.checks);
       z3InitMs = r.initMs;
     }
@@ -53,6 +39,7 @@ export async function verifyMarginBounds(options: VerifyMarginBoundsOptions = {}
   }
   return {
     claims,
+    claimed: { binary: formatSurd(claims.binary), uniform: formatSurd(claims.uniform) },
     checks,
     methodTimesMs,
     z3InitMs,
@@ -67,7 +54,7 @@ const ms = (x: number) => `${x.toFixed(0)} ms`;
 export function formatMarginBoundsReport(report: MarginBoundsReport): string {
   const lines = [
     'SphereFace margin bounds (Liu et al., CVPR 2017, Properties 2 and 3)',
-    `claimed: two classes m_min = ${formatSurd(report.claims.binary)}; k ≥ 3 uniform classes m_min = ${formatSurd(report.claims.uniform)}`,
+    `claimed: two classes m_min = ${report.claimed.binary}; k ≥ 3 uniform classes m_min = ${report.claimed.uniform}`,
     '',
   ];
   for (const method of CHECK_METHODS) {

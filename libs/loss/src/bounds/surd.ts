@@ -1,26 +1,12 @@
 import type { Fraction } from 'mathjs';
 import { math } from './math';
-
-/**
- * An exact real number `rational + coefficient·√radicand` (rationals as strings such as
- * `'2'`, `'-1/1000000'`, `'1.5'`; radicand a positive integer). Bounds are claimed and
- * derived in this form so that 2+√3 is compared exactly, not as a float.
- */
-export interface Surd {
-  readonly rational: string;
-  readonly coefficient: string;
-  readonly radicand: number;
-}
+import type { Surd } from './types';
 
 /** Surd with exact parts, radicand square-free (coefficient 0 ⇒ radicand 1). */
 export interface ExactSurd {
   readonly a: Fraction;
   readonly b: Fraction;
   readonly d: bigint;
-}
-
-export function surd(rational: string | number, coefficient: string | number = 0, radicand = 1): Surd {
-  return normalizeSurd(toExactSurd({ rational: String(rational), coefficient: String(coefficient), radicand }));
 }
 
 export function toExactSurd(s: Surd): ExactSurd {
@@ -52,10 +38,6 @@ export function squareFree(a: Fraction, b: Fraction, d: bigint): ExactSurd {
     return { a: rest === 1n ? a.add(coefficient) : a, b: math.fraction(0), d: 1n };
   }
   return { a, b: coefficient, d: rest };
-}
-
-export function normalizeSurd(s: ExactSurd): Surd {
-  return { rational: s.a.toFraction(), coefficient: s.b.toFraction(), radicand: Number(s.d) };
 }
 
 /** Exact sign of x + y·√d (d ≥ 1). */

@@ -1,4 +1,5 @@
-import { antipodal, CLAIM, type ClaimCheck, type MarginBoundClaims } from './claims';
+import { antipodal, CLAIM } from './claims';
+import type { ClaimCheck, MarginBoundClaims } from './types';
 import { math } from './math';
 import {
   formatPoly,
