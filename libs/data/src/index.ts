@@ -16,7 +16,7 @@ export { type Image, normalisePixel } from './image';
 export { type LandmarkSource, type LandmarkTable, LANDMARK_SOURCES, parseLandmarks, readLandmarks } from './landmarks';
 export {
   type LfwPair, type LfwPairs, type LfwPairsWithData, type LfwPeople, type LoadLfwPairsOptions,
-  LFW_IMAGES, lfwImagePath, loadLfwPairs, parsePairs, parsePeople,
+  LFW_IMAGES, lfwImagePath, loadLfwPairs, pairImages, pairsViewHash, parsePairs, parsePeople,
 } from './lfw';
 export { type ManifestProblem, type ManifestReport, assertManifestOk, readManifest, verifyManifest } from './manifest';
 export { type DataRoot, type DatasetName, DATASET_NAMES, KNOWN_FILES, cacheDir, datasetDir, repoRoot, resolveDataRoot } from './paths';

@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { alignmentTemplate, applyAffine, similarityTransform } from './align';
+import { alignmentTemplate, applyAffine, DEFAULT_ALIGN, similarityTransform } from './align';
 import { decodeImageFile } from './decode';
 import { sha256Hex } from './hash';
 import { LANDMARK_SOURCES, readLandmarks } from './landmarks';
-import { LFW_IMAGES, loadLfwPairs, parsePeople } from './lfw';
+import { LFW_IMAGES, loadLfwPairs, pairImages, pairsViewHash, parsePeople } from './lfw';
 import { readManifest } from './manifest';
 import { datasetDir, KNOWN_FILES } from './paths';
 import { dataRoot, haveDataset } from './test-data';
@@ -26,8 +26,13 @@ describe.skipIf(!haveDataset('lfw'))('LFW on the shared data', () => {
     }
     expect(p.pairs.filter((q) => q.same).length).toBe(3000);
     expect(p.pairs[0]).toMatchObject({ a: 'Abel_Pacheco/Abel_Pacheco_0001.jpg', b: 'Abel_Pacheco/Abel_Pacheco_0004.jpg', same: true });
-    const images = new Set(p.pairs.flatMap((q) => [q.a, q.b]));
-    expect(p.imageSha256.size).toBe(images.size);
+    const images = pairImages(p);
+    expect(p.imageSha256.size).toBe(images.length);
+    expect(images.every((it) => it.sha256?.length === 64 && it.landmarks?.length === 5)).toBe(true);
+    const h = pairsViewHash(p, DEFAULT_ALIGN);
+    expect(pairsViewHash(loadLfwPairs({ dataRoot }), DEFAULT_ALIGN)).toBe(h);
+    expect(pairsViewHash(loadLfwPairs({ dataRoot, landmarks: LANDMARK_SOURCES.lfwDlib150, onBad: 'skip' }), DEFAULT_ALIGN)).not.toBe(h);
+    expect(pairsViewHash(p, { ...DEFAULT_ALIGN, allowReflection: false })).not.toBe(h);
   });
 
   it('View 1 pair files: 1100 + 1100 training and 500 + 500 test pairs; the missing image is reported', () => {

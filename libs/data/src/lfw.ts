@@ -1,6 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { type AlignOptions } from './align';
+import type { CropItem } from './crop-cache';
+import { DECODER_ID } from './decode';
 import { DataError, type OnBad, SkipLog, type Skipped } from './errors';
+import { contentHash } from './hash';
 import { type LandmarkSource, LANDMARK_SOURCES, readLandmarks, type LandmarkTable } from './landmarks';
 import { readManifest } from './manifest';
 import { type DataRoot, datasetDir } from './paths';
@@ -162,4 +166,21 @@ export function loadLfwPairs(opts: LoadLfwPairsOptions = {}): LfwPairsWithData {
     }
   });
   return { ...parsed, pairs, skipped: log.skipped, datasetDir: dir, imageDir, landmarks, landmarkSource: source, imageSha256 };
+}
+
+/** The distinct images of the pairs, in order of first use, as crop-cache items. */
+export function pairImages(p: LfwPairsWithData): CropItem[] {
+  const rels = [...new Set(p.pairs.flatMap((q) => [q.a, q.b]))];
+  return rels.map((rel) => ({ rel, sha256: p.imageSha256.get(rel), landmarks: p.landmarks.entries.get(rel)!.points }));
+}
+
+/** Stable content hash of an LFW pairs view: the pairs, their images' hashes and landmarks, alignment, decoder. */
+export function pairsViewHash(p: LfwPairsWithData, align: AlignOptions): string {
+  return contentHash({
+    pairs: p.pairs.map((q) => [q.fold, q.same, q.a, q.b]),
+    images: pairImages(p).map((it) => [it.rel, it.sha256 ?? null, it.landmarks]),
+    landmarks: p.landmarkSource,
+    align,
+    decoder: DECODER_ID,
+  });
 }
