@@ -1,0 +1,135 @@
+import * as tf from '@tensorflow/tfjs';
+import { getMarginLoss, type MarginLoss } from '@sphereface/loss';
+
+export interface MarginHeadArgs {
+  numClasses: number;
+  /** A name from @sphereface/loss (e.g. 'a-softmax'). */
+  loss: string;
+  lossOptions?: Record<string, unknown>;
+  seed?: number;
+  name?: string;
+  inputShape?: number[];
+}
+
+export interface HeadBatch {
+  features: tf.Tensor2D;
+  labels: tf.Tensor1D;
+  iteration?: number;
+}
+
+/**
+ * The classifier (fc6): class weights [D, C] (xavier, as the authors' MarginInnerProduct; plus a zero-initialised
+ * bias [C] only when the loss uses one) and the margin loss from @sphereface/loss. `apply` gives margin-free logits
+ * (x·Ŵ when the loss normalises weights, else x·W + b) for prediction; `loss` is the training objective.
+ */
+export class MarginHead extends tf.layers.Layer {
+  static readonly className = 'MarginHead';
+  readonly numClasses: number;
+  readonly marginLoss: MarginLoss;
+  readonly seed?: number;
+  private kernel!: tf.LayerVariable;
+  private bias: tf.LayerVariable | null = null;
+
+  constructor(args: MarginHeadArgs) {
+    super({ name: args.name, inputShape: args.inputShape });
+    if (!(Number.isInteger(args.numClasses) && args.numClasses >= 2)) throw new Error(`MarginHead: numClasses must be an integer ≥ 2, got ${args.numClasses}`);
+    this.numClasses = args.numClasses;
+    this.marginLoss = getMarginLoss(args.loss, args.lossOptions ?? {});
+    this.seed = args.seed;
+  }
+
+  override build(inputShape: tf.Shape | tf.Shape[]): void {
+    const shape = inputShape as tf.Shape;
+    const dim = shape[shape.length - 1] as number;
+    const init = tf.initializers.varianceScaling({ scale: 1, mode: 'fanIn', distribution: 'uniform', seed: this.seed });
+    this.kernel = this.addWeight('kernel', [dim, this.numClasses], 'float32', init);
+    if (this.marginLoss.usesBias) this.bias = this.addWeight('bias', [this.numClasses], 'float32', tf.initializers.zeros());
+    this.built = true;
+  }
+
+  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
+    return [(inputShape as tf.Shape)[0], this.numClasses];
+  }
+
+  /** Class weights as used by the loss: columns normalised when the loss normalises them. */
+  classWeights(): tf.Tensor2D {
+    const w = this.kernel.read() as tf.Tensor2D;
+    if (!this.marginLoss.normalizesWeights) return w;
+    return tf.tidy(() => tf.div(w, tf.add(tf.norm(w, 'euclidean', 0, true), 1e-12)));
+  }
+
+  /** Normalises the stored class-weight columns in place (what the Caffe layer does before each forward). */
+  renormalizeWeights(): void {
+    if (!this.marginLoss.normalizesWeights) throw new Error(`MarginHead.renormalizeWeights: loss '${this.marginLoss.name}' does not normalise weights`);
+    const w = this.classWeights();
+    this.kernel.write(w);
+    w.dispose();
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor2D;
+      const logits = tf.matMul(x, this.classWeights());
+      return this.bias ? tf.add(logits, this.bias.read()) : logits;
+    });
+  }
+
+  private lossInputs(batch: HeadBatch) {
+    return {
+      features: batch.features,
+      weights: this.kernel.read() as tf.Tensor2D,
+      labels: batch.labels,
+      iteration: batch.iteration,
+      ...(this.bias ? { bias: this.bias.read() as tf.Tensor1D } : {}),
+    };
+  }
+
+  /** Training loss (scalar). */
+  loss(batch: HeadBatch): tf.Scalar {
+    return this.marginLoss.loss(this.lossInputs(batch));
+  }
+
+  /** Logits with the margin applied (what enters softmax during training). */
+  marginLogits(batch: HeadBatch): tf.Tensor2D {
+    return this.marginLoss.logits(this.lossInputs(batch));
+  }
+
+  /** Angle θ_y (radians) between each feature and its class weight, [N]. */
+  targetAngles(features: tf.Tensor2D, labels: tf.Tensor1D): tf.Tensor1D {
+    return tf.tidy(() => {
+      const w = tf.gather(this.kernel.read(), labels, 1);
+      const cos = tf.div(tf.sum(tf.mul(features, tf.transpose(w)), 1), tf.add(tf.mul(tf.norm(features, 'euclidean', 1), tf.norm(w, 'euclidean', 0)), 1e-12));
+      return tf.acos(tf.clipByValue(cos, -1, 1)) as tf.Tensor1D;
+    });
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    // Loss options travel as a JSON string: tfjs rewrites nested config keys to snake_case on save.
+    return { ...super.getConfig(), numClasses: this.numClasses, loss: this.marginLoss.name, lossOptions: JSON.stringify(this.marginLoss.options), seed: this.seed ?? null };
+  }
+
+  static override fromConfig<T extends tf.serialization.Serializable>(
+    cls: tf.serialization.SerializableConstructor<T>,
+    config: tf.serialization.ConfigDict,
+  ): T {
+    const { lossOptions, seed, ...rest } = config;
+    return new cls({ ...rest, lossOptions: JSON.parse(lossOptions as string), seed: seed ?? undefined } as never);
+  }
+}
+tf.serialization.registerClass(MarginHead);
+
+/** A one-layer model around a MarginHead so it saves and loads with tf.io handlers. */
+export function marginHeadModel(args: MarginHeadArgs & { inputDim: number }): { model: tf.LayersModel; head: MarginHead } {
+  const { inputDim, ...headArgs } = args;
+  const head = new MarginHead({ name: 'fc6', ...headArgs });
+  const input = tf.input({ shape: [inputDim], name: 'embedding' });
+  const model = tf.model({ inputs: input, outputs: head.apply(input) as tf.SymbolicTensor, name: 'margin_head' });
+  return { model, head };
+}
+
+/** The MarginHead inside a model made by marginHeadModel (e.g. after loading). */
+export function findMarginHead(model: tf.LayersModel): MarginHead {
+  const head = model.layers.find((l): l is MarginHead => l instanceof MarginHead);
+  if (!head) throw new Error(`findMarginHead: model '${model.name}' has no MarginHead layer`);
+  return head;
+}
