@@ -54,8 +54,10 @@ export class FigureRenderer {
     const { width = 900, height = 560, scale = 2 } = options;
     const dataUrl = await this.page.evaluate(
       async ({ figure, width, height, scale }) => {
-        const plotly = (globalThis as unknown as { Plotly: any }).Plotly;
-        const element = document.getElementById('figure')!;
+        // Runs in the page: DOM types are not part of this Node project's libs.
+        const page = globalThis as unknown as { Plotly: any; document: { getElementById(id: string): unknown } };
+        const plotly = page.Plotly;
+        const element = page.document.getElementById('figure');
         await plotly.newPlot(element, figure.data, { ...figure.layout, width, height }, { staticPlot: true });
         return plotly.toImage(element, { format: 'png', width, height, scale });
       },
