@@ -241,16 +241,20 @@ export function thresholdFrom(p: Poly, variable: string, from: number): Threshol
   const above = roots.filter((r) => compareSurds(r, start) > 0);
   if (above.length > 1) throw new Error(`polynomial: ${formatPoly(p, variable)} changes sign twice above ${from}; not a threshold`);
   const threshold = above[0] ?? start;
-  if (above.length === 0 && taylorAt(p, variable, from)[0].s < 0n) throw new Error(`polynomial: inconsistent signs of ${formatPoly(p, variable)}`);
+  // One simple root above `from`: p < 0 at `from`. No root above: p ≥ 0 at `from` (and so on all of [from, ∞)).
+  const atStart = taylorAt(p, variable, from)[0];
+  if ((atStart.s < 0n && atStart.n !== 0n) !== (above.length === 1)) {
+    throw new Error(`polynomial: ${formatPoly(p, variable)} ≥ 0 is not of the form ${variable} ≥ const on [${from}, ∞)`);
+  }
   const residual = big.evaluate(polyText(p, variable), { [variable]: big.evaluate(surdExpression(threshold)) }) as BigNumber;
-  const floats = (math.polynomialRoot as (...c: number[]) => unknown[])(...trim(p).map((c) => c.valueOf())).filter(
-    (r): r is number => typeof r === 'number',
-  );
   // Decimal's own comparison: mathjs `smaller` treats values within its absTol (1e-15) as equal.
-  if (!residual.abs().lt('1e-60')) {
+  if (above.length === 1 && !residual.abs().lt('1e-60')) {
     throw new Error(`polynomial: ${formatPoly(p, variable)} at ${surdExpression(threshold)} = ${residual.toString()}, not 0 at 64 digits`);
   }
   const target = surdToNumber(threshold);
+  const floats = (math.polynomialRoot as (...c: number[]) => unknown[])(...trim(p).map((c) => c.valueOf())).filter(
+    (r): r is number => typeof r === 'number',
+  );
   const floatRoot = floats.reduce(
     (best, r) => (Number.isNaN(best) || Math.abs(r - target) < Math.abs(best - target) ? r : best),
     Number.NaN,

@@ -72,6 +72,8 @@ export function formatMarginBoundsReport(report: MarginBoundsReport): string {
   const width = Math.max(...report.checks.map((c) => c.claim.length));
   for (const c of report.checks) lines.push(`${c.verdict.toUpperCase().padEnd(4)}  ${c.method.padEnd(8)}  ${c.claim.padEnd(width)}  ${ms(c.timeMs)}`);
   const failed = report.checks.filter((c) => c.verdict === 'fail').length;
-  lines.push(`${report.passed ? 'ALL CLAIMS HOLD' : `${failed} CHECK(S) FAILED`}: ${report.checks.length} checks in ${ms(report.totalMs)}`);
+  lines.push(
+    `${report.passed ? 'ALL CLAIMS HOLD' : `${failed} CHECK(S) FAILED`}: ${report.checks.length} checks in ${ms(report.totalMs)} (with loading mathjs and Z3)`,
+  );
   return lines.join('\n');
 }

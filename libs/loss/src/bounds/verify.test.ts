@@ -30,7 +30,7 @@ describe('verifyMarginBounds end to end', () => {
       expect(text).toContain('[PASS] Property 2 (two classes, worst θ12): m_min = 2 + √3');
       expect(text).toContain('condition: m ^ 2 - 4 * m + 1 ≥ 0');
       expect(text).toContain('condition: m - 3 ≥ 0');
-      expect(text).toMatch(/ALL CLAIMS HOLD: 11 checks in \d+ ms$/);
+      expect(text).toMatch(/ALL CLAIMS HOLD: 11 checks in \d+ ms \(with loading mathjs and Z3\)$/);
     },
     Z3_TIMEOUT,
   );
