@@ -1,12 +1,14 @@
 /**
  * Decode + align throughput on LFW (images/s): decode only, align only, both on this thread,
- * and both on worker threads. Usage: npx tsx libs/data/scripts/bench-align.ts [--n 2000] [--workers 2,3,4]
+ * and both on worker threads; then the training feed from the crop cache (read + batches as tensors). Usage: npx tsx libs/data/scripts/bench-align.ts [--n 2000] [--workers 2,3,4]
  * Worker start-up (~2 s: each worker compiles the TypeScript sources) is excluded by a warm-up run.
  */
-import { cpus } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import * as tf from '@tensorflow/tfjs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { alignFace, CropPool, DEFAULT_ALIGN, decodeImageFile, type Image, loadLfwPairs } from '../src/index';
+import { alignFace, cropBatches, CropPool, DEFAULT_ALIGN, decodeImageFile, type Image, loadCrops, loadLfwPairs } from '../src/index';
 
 const { values } = parseArgs({ options: { n: { type: 'string', default: '2000' }, workers: { type: 'string', default: '2,3,4' } } });
 const lfw = loadLfwPairs();
@@ -35,3 +37,16 @@ for (const n of values.workers!.split(',').map(Number)) {
   await pool.close();
   console.log(`decode+align, ${n} workers   ${rate(tasks.length, ms)}`);
 }
+
+const dir = mkdtempSync(join(tmpdir(), 'sf-bench-'));
+const items = tasks.map((t, i) => ({ rel: rels[i], landmarks: t.landmarks }));
+await loadCrops(lfw.imageDir, items, { dir, workers: 2 });
+await tf.setBackend('cpu');
+let crops!: Awaited<ReturnType<typeof loadCrops>>;
+const hit = await time(async () => (crops = await loadCrops(lfw.imageDir, items, { dir })));
+const labels = items.map((_, i) => i);
+const feed = await time(() => {
+  for (const b of cropBatches(crops, labels, { batchSize: 64, seed: 1, epoch: 0, flip: true })) tf.dispose([b.x, b.labels]);
+});
+rmSync(dir, { recursive: true });
+console.log(`crop cache: hit (read + verify) ${rate(tasks.length, hit)}, batches of 64 as tensors ${rate(tasks.length, feed)}`);
