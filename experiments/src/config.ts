@@ -3,8 +3,11 @@ import { getMarginLoss } from '@sphereface/loss';
 export const PROFILES = ['smoke', 'cpu', 'paper'] as const;
 export type Profile = (typeof PROFILES)[number];
 
-export const PROTOCOLS = ['sphereface-10fold', 'best-threshold', 'sum-fusion-l2', 'no-flip'] as const;
-export type ProtocolName = (typeof PROTOCOLS)[number];
+import type { ProtocolName } from '@sphereface/eval';
+
+/** The LFW protocols of @sphereface/eval; `canonical` is the authors' evaluation.m. */
+export const PROTOCOLS: readonly ProtocolName[] = ['canonical', 'best-threshold', 'sum-fusion-l2', 'no-flip'];
+export type { ProtocolName };
 
 export interface TrainDataConfig {
   /** `celeba_subset` (identity-disjoint from LFW) here; `casia_webface` for the paper profile (bring your own). */

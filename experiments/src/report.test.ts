@@ -20,7 +20,7 @@ describe('results, show, diff, cite, export', () => {
 
   it('show names every protocol with its description', () => {
     const text = formatShow(a);
-    expect(text).toMatch(/sphereface-10fold\s+75\.12 ± 1\.00 %\s+canonical/);
+    expect(text).toMatch(/canonical\s+75\.12 ± 1\.00 %\s+canonical/);
     expect(text).toMatch(/no-flip\s+74\.12 ± 2\.00 %/);
     expect(text).toContain(`commit ${'d'.repeat(40)}`);
   });
@@ -39,7 +39,7 @@ describe('results, show, diff, cite, export', () => {
     const text = citeBibtex(a);
     expect(text).toContain(`@software{sphereface_ts_run_${a.runId},`);
     expect(text).toContain(`Run ID ${a.runId}, commit ${'d'.repeat(40)}, 2026-11-27.`);
-    expect(text).toContain('LFW 75.12 ± 1.00 \\% (sphereface-10fold)');
+    expect(text).toContain('LFW 75.12 ± 1.00 \\% (canonical)');
     expect(text).toContain('related      = {liu2017sphereface}');
     expect(text).toContain('@inproceedings{liu2017sphereface,');
     // Balanced braces: a BibTeX parser would otherwise reject the entry.

@@ -25,7 +25,7 @@ export function fakeRecord(overrides: { variant?: string; seed?: number; mean?: 
     metrics: {
       train: { loss: 1.2, accuracy: 0.6 },
       lfw: [
-        { protocol: 'sphereface-10fold', description: 'canonical', mean, std: 0.01, foldAccuracies: new Array(10).fill(mean) },
+        { protocol: 'canonical', description: 'canonical', mean, std: 0.01, foldAccuracies: new Array(10).fill(mean) },
         { protocol: 'no-flip', description: 'original face only', mean: mean - 0.01, std: 0.02, foldAccuracies: new Array(10).fill(mean - 0.01) },
       ],
     },

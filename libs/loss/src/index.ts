@@ -20,3 +20,4 @@ export { MultiplicativeMarginLoss, type MultiplicativeMarginOptions } from './mu
 export { ScaledCosineLoss, type ScaledCosineOptions } from './scaled-cosine';
 export { chebyshevT, psiOfCosine, NORM_EPSILON } from './tensor-ops';
 export * from './losses';
+export * from './bounds';

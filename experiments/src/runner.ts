@@ -1,0 +1,325 @@
+import * as tf from '@tensorflow/tfjs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import {
+  contentHash,
+  cropsToTensor,
+  datasetViewHash,
+  LANDMARK_SOURCES,
+  loadCelebaSubset,
+  loadCrops,
+  loadLfwPairs,
+  pairImages,
+  pairsViewHash,
+  sha256Hex,
+  type CropSet,
+  type IdentityDataset,
+  type LfwPairsWithData,
+} from '@sphereface/data';
+import { angularFisherScore, evaluateLfwProtocols } from '@sphereface/eval';
+import {
+  ArrayBatchProvider,
+  createModel,
+  extractEmbeddings,
+  fileSystemHandler,
+  latestCheckpoint,
+  listModels,
+  marginHeadModel,
+  selectBackend,
+  Trainer,
+  writeFileAtomic,
+  type IterationRecord,
+} from '@sphereface/models';
+import { validateConfig, type ExperimentConfig, type Profile } from './config';
+import { codeVersion } from './code-version';
+import { getExperiment, resolveConfig } from './definitions';
+import { environmentInfo } from './environment';
+import { artifactsRoot } from './paths';
+import { readRecord, recordPath, RECORD_SCHEMA, runIdOf, writeRecord, type ArtifactRef, type RunIdentity, type RunRecord } from './record';
+
+export interface RunOptions {
+  root: string;
+  experiment: string;
+  variant: string;
+  profile: Profile;
+  seed: number;
+  /** Re-run even when a record with the same run ID exists. */
+  force?: boolean;
+  log?: (line: string) => void;
+}
+
+/** Points kept in a record's history: enough for curves, small enough to commit. */
+const HISTORY_POINTS = 200;
+
+function trainingView(config: ExperimentConfig): IdentityDataset {
+  const { dataset, minImagesPerIdentity, maxIdentities } = config.data.train;
+  if (dataset !== 'celeba_subset') {
+    throw new Error(
+      `training set '${dataset}' is not available through this runner yet: the ${config.profile} profile names the ` +
+        `paper's data. Put CASIA-WebFace aligned like celeba_subset (identity folders + a 5-point landmark file) under the ` +
+        `data root and add a loader in @sphereface/data, or run a smoke/cpu profile.`,
+    );
+  }
+  const full = loadCelebaSubset({ minImagesPerIdentity });
+  if (maxIdentities === null || maxIdentities >= full.identities.length) return full;
+  // The first identities in sorted order, relabelled 0…n−1.
+  const identities = full.identities.slice(0, maxIdentities);
+  return {
+    ...full,
+    identities,
+    items: full.items.filter((it) => it.label < maxIdentities),
+    provenance: { ...full.provenance, maxIdentities },
+  };
+}
+
+/** The first pairsPerFold/2 same and different pairs of each fold, in file order (all 600 = the full protocol). */
+function lfwView(config: ExperimentConfig): LfwPairsWithData {
+  const source = config.data.test.landmarks === 'mtcnn' ? LANDMARK_SOURCES.lfwMtcnn150 : LANDMARK_SOURCES.lfwDlib150;
+  const all = loadLfwPairs({ landmarks: source });
+  const half = config.data.test.pairsPerFold / 2;
+  const taken = new Map<string, number>();
+  const pairs = all.pairs.filter((p) => {
+    const key = `${p.fold}:${p.same}`;
+    const n = taken.get(key) ?? 0;
+    taken.set(key, n + 1);
+    return n < half;
+  });
+  return { ...all, pairs };
+}
+
+function crop(config: ExperimentConfig) {
+  const [height, width] = config.data.crop;
+  return { height, width };
+}
+
+/** Normalised float images of a crop set, as the trainer's array provider wants them. */
+function cropsAsFloat(crops: CropSet): Float32Array {
+  const n = crops.kept.length;
+  const size = crops.height * crops.width * 3;
+  const tensor = cropsToTensor(
+    Array.from({ length: n }, (_, i) => crops.data.subarray(i * size, (i + 1) * size)),
+    new Uint8Array(n),
+    crops.height,
+    crops.width,
+  );
+  const data = tensor.dataSync() as Float32Array;
+  tensor.dispose();
+  return data;
+}
+
+/** Embeddings of the original and the mirrored crops, [N, D] each, in chunks to bound memory. */
+function embedCrops(backbone: tf.LayersModel, crops: CropSet, chunk = 256): { original: Float32Array; flipped: Float32Array; dim: number } {
+  const size = crops.height * crops.width * 3;
+  const n = crops.kept.length;
+  const parts: Float32Array[] = [];
+  let dim = 0;
+  for (let start = 0; start < n; start += chunk) {
+    const count = Math.min(chunk, n - start);
+    const images = cropsToTensor(
+      Array.from({ length: count }, (_, i) => crops.data.subarray((start + i) * size, (start + i + 1) * size)),
+      new Uint8Array(count),
+      crops.height,
+      crops.width,
+    );
+    const fused = extractEmbeddings(backbone, images, 'concat');
+    dim = fused.shape[1] / 2;
+    parts.push(fused.dataSync() as Float32Array);
+    tf.dispose([images, fused]);
+  }
+  const original = new Float32Array(n * dim);
+  const flipped = new Float32Array(n * dim);
+  let row = 0;
+  for (const part of parts) {
+    for (let r = 0; r < part.length / (2 * dim); r++, row++) {
+      original.set(part.subarray(r * 2 * dim, r * 2 * dim + dim), row * dim);
+      flipped.set(part.subarray(r * 2 * dim + dim, (r + 1) * 2 * dim), row * dim);
+    }
+  }
+  return { original, flipped, dim };
+}
+
+function gather(features: Float32Array, dim: number, rows: number[]): { rows: number; cols: number; data: Float32Array } {
+  const out = new Float32Array(rows.length * dim);
+  rows.forEach((r, i) => out.set(features.subarray(r * dim, (r + 1) * dim), i * dim));
+  return { rows: rows.length, cols: dim, data: out };
+}
+
+function writeArtifact(dir: string, artifactsDir: string, name: string, data: Uint8Array): ArtifactRef {
+  const path = join(dir, name);
+  writeFileAtomic(path, data);
+  return { name, sha256: sha256Hex(data), bytes: data.byteLength, path: relative(artifactsDir, path) };
+}
+
+function summariseHistory(history: IterationRecord[]): Array<Record<string, number>> {
+  const every = Math.max(1, Math.ceil(history.length / HISTORY_POINTS));
+  return history
+    .filter((r, i) => i % every === 0 || i === history.length - 1)
+    .map((r) => ({
+      iteration: r.iteration,
+      loss: r.loss,
+      accuracy: r.accuracy,
+      lambda: r.lambda ?? Number.NaN,
+      lr: r.lr,
+      meanTargetAngle: r.meanTargetAngle,
+      meanFeatureNorm: r.meanFeatureNorm,
+      imagesPerSec: r.imagesPerSec,
+    }));
+}
+
+/** Train, extract LFW features, evaluate, and write the run record; a recorded run ID is replayed, not re-run. */
+export async function runExperiment(options: RunOptions): Promise<RunRecord> {
+  const log = options.log ?? ((line: string) => console.log(line));
+  const { root, experiment, variant, profile, seed } = options;
+  const config = validateConfig(resolveConfig(experiment, variant, profile, seed), listModels());
+  const backend = await selectBackend({ log });
+
+  log(`[1/5] data views (${config.data.train.dataset}, LFW ${config.data.test.pairsPerFold * 10} pairs)`);
+  const align = { ...crop(config), allowReflection: true };
+  const train = trainingView(config);
+  const lfw = config.evaluation.protocols.length > 0 ? lfwView(config) : null;
+  const identity: RunIdentity = {
+    config,
+    code: (({ treeHash, diffHash }) => ({ treeHash, diffHash }))(codeVersion(root)),
+    data: { train: datasetViewHash(train, align), ...(lfw ? { lfw: pairsViewHash(lfw, align) } : {}) },
+    backend: backend.tfBackend,
+  };
+  const runId = runIdOf(identity);
+  if (!options.force && existsSync(recordPath(root, runId))) {
+    log(`run ${runId} is already recorded: replaying the recorded result (no training; --force re-runs it)`);
+    return readRecord(root, runId);
+  }
+  const startedAt = new Date();
+  const artifactsDir = artifactsRoot(root);
+  const runDir = join(artifactsDir, runId);
+  mkdirSync(runDir, { recursive: true });
+  log(`run ${runId}: ${experiment}/${variant}, ${profile} profile, seed ${seed}; artifacts in ${runDir}`);
+
+  log(`[2/5] aligning ${train.items.length} training images of ${train.identities.length} identities to ${align.height}×${align.width}`);
+  const trainCrops = await loadCrops(train.imageDir, train.items, { align });
+  const labels = Int32Array.from(trainCrops.kept, (k) => train.items[k].label);
+  const provider = new ArrayBatchProvider(cropsAsFloat(trainCrops), labels, [align.height, align.width, 3], train.identities.length, seed);
+  const backbone = createModel(config.model.name, {
+    inputSize: config.data.crop,
+    widthMultiplier: config.model.widthMultiplier,
+    embeddingDim: config.model.embeddingDim,
+    seed,
+  });
+  const { model: headModel } = marginHeadModel({
+    numClasses: train.identities.length,
+    loss: config.loss.name,
+    lossOptions: config.loss.options,
+    seed: seed + 1,
+    inputDim: config.model.embeddingDim,
+  });
+  const t = config.trainer;
+  const trainer = new Trainer(backbone, headModel, provider, {
+    batchSize: t.batchSize,
+    maxIter: t.iterations,
+    baseLr: t.learningRate,
+    lrSteps: t.lrSteps,
+    momentum: t.momentum,
+    weightDecay: t.weightDecay,
+    clipNorm: t.clipGradNorm,
+    mirror: config.data.train.mirror,
+    seed,
+    checkpointDir: join(runDir, 'checkpoints'),
+    checkpointEvery: t.checkpointEvery,
+    logFile: join(runDir, 'train.jsonl'),
+  });
+  const resumeFrom = latestCheckpoint(join(runDir, 'checkpoints'));
+  if (resumeFrom) {
+    await trainer.restore(resumeFrom);
+    log(`resuming from checkpoint ${resumeFrom} (iteration ${trainer.iteration})`);
+  }
+  log(`[3/5] training ${config.model.name} ×${config.model.widthMultiplier} with ${config.loss.name} for ${t.iterations} iterations`);
+  await trainer.run();
+  const history = readTrainLog(join(runDir, 'train.jsonl'));
+  const last = history.slice(-Math.min(10, history.length));
+  const average = (key: keyof IterationRecord) => last.reduce((s, r) => s + Number(r[key]), 0) / last.length;
+
+  const artifacts: ArtifactRef[] = [];
+  await backbone.save(fileSystemHandler(join(runDir, 'backbone')));
+  await headModel.save(fileSystemHandler(join(runDir, 'head')));
+  for (const part of ['backbone', 'head']) {
+    for (const file of ['model.json', 'weights.bin']) {
+      const data = readFileSync(join(runDir, part, file));
+      artifacts.push({ name: `${part}/${file}`, sha256: sha256Hex(data), bytes: data.byteLength, path: relative(artifactsDir, join(runDir, part, file)) });
+    }
+  }
+
+  const metrics: RunRecord['metrics'] = { train: { loss: average('loss'), accuracy: average('accuracy'), iterations: trainer.iteration }, lfw: [] };
+  if (lfw) {
+    const images = pairImages(lfw);
+    log(`[4/5] extracting LFW features of ${images.length} images (original and mirrored)`);
+    const lfwCrops = await loadCrops(lfw.imageDir, images, { align });
+    const { original, flipped, dim } = embedCrops(backbone, lfwCrops);
+    const index = new Map(images.map((it, i) => [it.rel, i]));
+    const left = lfw.pairs.map((p) => index.get(p.a)!);
+    const right = lfw.pairs.map((p) => index.get(p.b)!);
+    artifacts.push(writeArtifact(runDir, artifactsDir, 'lfw-features.f32', new Uint8Array(new Float32Array([...original, ...flipped]).buffer)));
+    log(`[5/5] evaluating ${config.evaluation.protocols.join(', ')}`);
+    const report = evaluateLfwProtocols({
+      leftOriginal: gather(original, dim, left),
+      leftFlipped: gather(flipped, dim, left),
+      rightOriginal: gather(original, dim, right),
+      rightFlipped: gather(flipped, dim, right),
+      same: lfw.pairs.map((p) => p.same),
+    });
+    for (const p of report.protocols.filter((q) => config.evaluation.protocols.includes(q.name))) {
+      metrics.lfw.push({ protocol: p.name, description: p.description, mean: p.accuracy, std: p.std ?? 0, foldAccuracies: p.foldAccuracies ?? [] });
+    }
+    const canonical = report.protocols.find((p) => p.name === 'canonical');
+    if (canonical) {
+      metrics.verification = { auc: canonical.metrics.auc, eer: canonical.metrics.eer };
+      for (const { far, tar } of canonical.metrics.tarAtFar) metrics.verification[`tar@far=${far}`] = tar;
+    }
+  }
+  if (config.evaluation.trainFeatures) {
+    log('[4/5] embedding the training images');
+    const { original, dim } = embedCrops(backbone, trainCrops);
+    artifacts.push(writeArtifact(runDir, artifactsDir, 'train-features.f32', new Uint8Array(original.buffer)));
+    writeFileAtomic(join(runDir, 'train-labels.json'), JSON.stringify(Array.from(labels)));
+    metrics.angularFisherScore = angularFisherScore({ rows: labels.length, cols: dim, data: original }, labels).afs;
+  }
+  trainer.dispose();
+  backbone.dispose();
+  headModel.dispose();
+
+  const endedAt = new Date();
+  const definition = getExperiment(experiment).variants.find((v) => v.name === variant);
+  const record: RunRecord = {
+    schema: RECORD_SCHEMA,
+    runId,
+    identity,
+    code: codeVersion(root),
+    backend: backend as unknown as Record<string, unknown>,
+    environment: environmentInfo(),
+    startedAt: startedAt.toISOString(),
+    endedAt: endedAt.toISOString(),
+    seconds: (endedAt.getTime() - startedAt.getTime()) / 1000,
+    history: summariseHistory(history),
+    metrics,
+    paper: definition?.paper ?? null,
+    artifacts,
+  };
+  const path = writeRecord(root, record);
+  log(`run record written: ${relative(root, path)} (content hash ${contentHash(record).slice(0, 12)})`);
+  return record;
+}
+
+/** The trainer's JSONL log; after a resume, iterations redone since the last checkpoint keep their last entry. */
+function readTrainLog(path: string): IterationRecord[] {
+  const byIteration = new Map<number, IterationRecord>();
+  readFileSync(path, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .forEach((line, i) => {
+      try {
+        const r = JSON.parse(line) as IterationRecord;
+        byIteration.set(r.iteration, r);
+      } catch {
+        throw new Error(`${path}:${i + 1}: not a JSON line (was the log written by another program?)`);
+      }
+    });
+  return [...byIteration.values()].sort((a, b) => a.iteration - b.iteration);
+}
