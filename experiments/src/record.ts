@@ -62,8 +62,9 @@ export function runIdOf(identity: RunIdentity): string {
   return contentHash(identity).slice(0, 16);
 }
 
+/** Committed run records: experiments/records, or $SPHEREFACE_RECORDS (tests write elsewhere). */
 export function recordsDir(root: string): string {
-  return join(root, 'experiments', 'records');
+  return process.env.SPHEREFACE_RECORDS ?? join(root, 'experiments', 'records');
 }
 
 export function recordPath(root: string, runId: string): string {

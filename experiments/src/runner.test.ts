@@ -1,0 +1,51 @@
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listRecordIds, readRecord, runIdOf } from './record';
+import { repositoryRoot } from './paths';
+import { runExperiment } from './runner';
+
+// End to end at the smoke profile: real CelebA training images and real LFW pairs from the data root.
+describe('sphereface run table3 --profile smoke', () => {
+  const saved = { records: process.env.SPHEREFACE_RECORDS, artifacts: process.env.SPHEREFACE_ARTIFACTS };
+  const scratch = mkdtempSync(join(tmpdir(), 'sphereface-run-'));
+  const lines: string[] = [];
+
+  beforeAll(() => {
+    process.env.SPHEREFACE_RECORDS = join(scratch, 'records');
+    process.env.SPHEREFACE_ARTIFACTS = join(scratch, 'artifacts');
+  });
+  afterAll(() => {
+    for (const [key, value] of [['SPHEREFACE_RECORDS', saved.records], ['SPHEREFACE_ARTIFACTS', saved.artifacts]] as const) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+  });
+
+  it('trains, evaluates every protocol and writes a valid record; a second run replays it', async () => {
+    const root = repositoryRoot();
+    const options = { root, experiment: 'table3', variant: 'a-softmax-m4', profile: 'smoke' as const, seed: 0, log: (l: string) => lines.push(l) };
+    const record = await runExperiment(options);
+    expect(listRecordIds(root)).toEqual([record.runId]);
+    const stored = readRecord(root, record.runId);
+    expect(stored.runId).toBe(runIdOf(stored.identity));
+    expect(stored.metrics.lfw.map((p) => p.protocol)).toEqual(['canonical', 'best-threshold', 'sum-fusion-l2', 'no-flip']);
+    const canonical = stored.metrics.lfw[0];
+    expect(canonical.foldAccuracies).toHaveLength(10);
+    expect(canonical.mean).toBeGreaterThan(0);
+    expect(canonical.mean).toBeLessThanOrEqual(1);
+    expect(stored.history.length).toBe(stored.identity.config.trainer.iterations);
+    expect(stored.history.every((h) => Number.isFinite(h.loss))).toBe(true);
+    expect(stored.artifacts.map((a) => a.name)).toEqual(
+      expect.arrayContaining(['backbone/weights.bin', 'head/weights.bin', 'lfw-features.f32']),
+    );
+    expect(readdirSync(join(scratch, 'artifacts', record.runId))).toEqual(expect.arrayContaining(['backbone', 'head', 'train.jsonl']));
+
+    lines.length = 0;
+    const replay = await runExperiment(options);
+    expect(replay).toEqual(stored);
+    expect(lines.some((l) => l.includes('replaying the recorded result'))).toBe(true);
+    expect(lines.some((l) => l.startsWith('[3/5] training'))).toBe(false);
+  });
+});
