@@ -55,6 +55,8 @@ export interface ProtocolResult {
   /** Std of the fold accuracies in the protocol's own convention (null without folds). */
   readonly std: number | null;
   readonly stdDefinition: StdDefinition | null;
+  /** Sample std / √folds (LFW's "û ± S_E"), whatever `stdDefinition` is; null without folds. */
+  readonly standardError: number | null;
   readonly foldAccuracies: number[] | null;
   /** One threshold per fold, or the single threshold; in `thresholdUnit`. */
   readonly thresholds: number[];
@@ -98,6 +100,7 @@ export function evaluateLfwProtocols(input: FlipPairFeatures, options: ProtocolO
     accuracy: r.mean,
     std: r.std,
     stdDefinition: 'sample',
+    standardError: r.standardError,
     foldAccuracies: r.foldAccuracies,
     thresholds: r.thresholds,
     thresholdUnit: 'cosine',
@@ -126,6 +129,7 @@ export function evaluateLfwProtocols(input: FlipPairFeatures, options: ProtocolO
         accuracy: best.accuracy,
         std: null,
         stdDefinition: null,
+        standardError: null,
         foldAccuracies: null,
         thresholds: [best.threshold],
         thresholdUnit: 'cosine',
@@ -137,6 +141,7 @@ export function evaluateLfwProtocols(input: FlipPairFeatures, options: ProtocolO
         accuracy: insight.mean,
         std: insight.std,
         stdDefinition: 'population',
+        standardError: std(insight.foldAccuracies, 'sample') / Math.sqrt(insight.foldAccuracies.length),
         foldAccuracies: insight.foldAccuracies,
         thresholds: insight.thresholds,
         thresholdUnit: 'squared-l2-distance',

@@ -80,6 +80,7 @@ describe('lfwTenFold, hand-computed cases', () => {
     expect(r.foldAccuracies).toEqual([1, 0.5]);
     expect(r.mean).toBe(0.75);
     expect(r.std).toBeCloseTo(Math.SQRT1_2 / 2, 15); // sample std of {1, 0.5}: √(2·0.25²/1)
+    expect(r.standardError).toBeCloseTo(0.25, 15); // std / √2
   });
 
   it('gridThreshold averages thresholds from disjoint optimal intervals (same 0.1, 0.5; different 0.3, 0.7)', () => {

@@ -35,6 +35,8 @@ export interface TenFoldResult {
   readonly mean: number;
   /** Sample standard deviation (N−1) of foldAccuracies, MATLAB's `std` default. */
   readonly std: number;
+  /** std / √folds: the standard error S_E of LFW's "û ± S_E" results convention. */
+  readonly standardError: number;
   /** The threshold chosen on the other folds for each test fold. */
   readonly thresholds: number[];
   /** Score of every pair as evaluated, i.e. computed with the μ of its own test fold's training folds. */
@@ -78,10 +80,11 @@ export function tenFoldOnMatrices(
   // Per-fold sums of left+right features: the training mean of fold f is (total − sum_f) / count.
   const foldSums = Array.from({ length: folds }, () => new Float64Array(d));
   const total = new Float64Array(d);
-  for (let i = 0; i < n; i++) {
+  const ld = left.data;
+  const rd = right.data;
+  for (let i = 0, off = 0; i < n; i++, off += d) {
     const fs = foldSums[Math.floor(i / foldSize)];
-    const off = i * d;
-    for (let j = 0; j < d; j++) fs[j] += left.data[off + j] + right.data[off + j];
+    for (let j = 0; j < d; j++) fs[j] += ld[off + j] + rd[off + j];
   }
   for (const fs of foldSums) for (let j = 0; j < d; j++) total[j] += fs[j];
   const trainCount = 2 * (n - foldSize);
@@ -104,10 +107,12 @@ export function tenFoldOnMatrices(
     foldAccuracies.push(strictAccuracy(scores.subarray(lo, hi), same.subarray(lo, hi), t));
     evaluated.set(scores.subarray(lo, hi), lo);
   }
+  const sampleStd = std(foldAccuracies, 'sample');
   return {
     foldAccuracies,
     mean: mean(foldAccuracies),
-    std: std(foldAccuracies, 'sample'),
+    std: sampleStd,
+    standardError: sampleStd / Math.sqrt(folds),
     thresholds,
     scores: evaluated,
   };
@@ -116,14 +121,15 @@ export function tenFoldOnMatrices(
 /** scores[i] = cos⟨left_i − μ, right_i − μ⟩ for every pair. */
 function centredCosines(left: Matrix64, right: Matrix64, mu: Float64Array, scores: Float64Array, where: string): void {
   const d = left.cols;
-  for (let i = 0; i < left.rows; i++) {
-    const off = i * d;
+  const ld = left.data;
+  const rd = right.data;
+  for (let i = 0, off = 0; i < left.rows; i++, off += d) {
     let dot = 0;
     let ll = 0;
     let rr = 0;
     for (let j = 0; j < d; j++) {
-      const a = left.data[off + j] - mu[j];
-      const b = right.data[off + j] - mu[j];
+      const a = ld[off + j] - mu[j];
+      const b = rd[off + j] - mu[j];
       dot += a * b;
       ll += a * a;
       rr += b * b;

@@ -7,9 +7,9 @@
 
 type Rows = ArrayLike<ArrayLike<number>>;
 
-function toPlain(rows: Rows): number[][] {
-  const out: number[][] = [];
-  for (let i = 0; i < rows.length; i++) out.push(Array.from(rows[i]));
+function toPlain(rows: Rows): Float64Array[] {
+  const out: Float64Array[] = [];
+  for (let i = 0; i < rows.length; i++) out.push(Float64Array.from(rows[i]));
   return out;
 }
 
@@ -86,6 +86,29 @@ function getThreshold(scores: number[], flags: number[], thrNum: number): number
 /** evaluation.m getAccuracy, exported so tests can check referenceGridHits against it. */
 export { getAccuracy as referenceGetAccuracy };
 
+function columnMean(columns: Float64Array[]): Float64Array {
+  const mu = new Float64Array(columns[0].length);
+  for (const column of columns) for (let j = 0; j < mu.length; j++) mu[j] += column[j];
+  for (let j = 0; j < mu.length; j++) mu[j] /= columns.length;
+  return mu;
+}
+
+/** Subtract μ, divide each vector by its norm, then the sum of elementwise products, as the MATLAB lines do. */
+function normalisedDot(l: Float64Array, r: Float64Array, mu: Float64Array): number {
+  const d = mu.length;
+  const a = new Float64Array(d);
+  const b = new Float64Array(d);
+  for (let j = 0; j < d; j++) {
+    a[j] = l[j] - mu[j];
+    b[j] = r[j] - mu[j];
+  }
+  const na = Math.sqrt(dot(a, a));
+  const nb = Math.sqrt(dot(b, b));
+  let score = 0;
+  for (let j = 0; j < d; j++) score += (a[j] / na) * (b[j] / nb);
+  return score;
+}
+
 /** evaluation.m's 10-fold loop, fold = ceil(i / foldSize) with 1-based i. */
 export function referenceEvaluationM(
   featureLs: Rows,
@@ -108,27 +131,8 @@ export function referenceEvaluationM(
     const testFold: number[] = [];
     for (let i = 0; i < n; i++) (fold[i] !== f ? valFold : testFold).push(i);
     // mu = mean([featureLs(:, valFold), featureRs(:, valFold)], 2): all left columns, then all right ones.
-    const mu = new Float64Array(d);
-    for (const i of valFold) for (let j = 0; j < d; j++) mu[j] += L[i][j];
-    for (const i of valFold) for (let j = 0; j < d; j++) mu[j] += R[i][j];
-    for (let j = 0; j < d; j++) mu[j] /= 2 * valFold.length;
-    // Subtract, divide by the norm, then sum of elementwise products, as the MATLAB lines do.
-    const scores: number[] = [];
-    const a = new Float64Array(d);
-    const b = new Float64Array(d);
-    for (let i = 0; i < n; i++) {
-      for (let j = 0; j < d; j++) {
-        a[j] = L[i][j] - mu[j];
-        b[j] = R[i][j] - mu[j];
-      }
-      const na = Math.sqrt(dot(a, a));
-      const nb = Math.sqrt(dot(b, b));
-      for (let j = 0; j < d; j++) {
-        a[j] /= na;
-        b[j] /= nb;
-      }
-      scores.push(dot(a, b));
-    }
+    const mu = columnMean([...valFold.map((i) => L[i]), ...valFold.map((i) => R[i])]);
+    const scores = L.map((l, i) => normalisedDot(l, R[i], mu));
     const t = getThreshold(
       valFold.map((i) => scores[i]),
       valFold.map((i) => flags[i]),
@@ -285,14 +289,14 @@ export function referenceTarAtFar(
 /** Appendix E, grouping rows by label into lists first. */
 export function referenceAngularFisher(features: Rows, labels: ArrayLike<number | string>): number {
   const x = toPlain(features);
-  const groups = new Map<number | string, number[][]>();
+  const groups = new Map<number | string, Float64Array[]>();
   for (let i = 0; i < x.length; i++) {
     const g = groups.get(labels[i]) ?? [];
     g.push(x[i]);
     groups.set(labels[i], g);
   }
-  const meanOf = (rows: number[][]) => rows[0].map((_, j) => rows.reduce((s, r) => s + r[j], 0) / rows.length);
-  const cos = (a: number[], b: number[]) => dot(a, b) / Math.sqrt(dot(a, a) * dot(b, b));
+  const meanOf = (rows: Float64Array[]) => rows[0].map((_, j) => rows.reduce((s, r) => s + r[j], 0) / rows.length);
+  const cos = (a: Float64Array, b: Float64Array) => dot(a, b) / Math.sqrt(dot(a, a) * dot(b, b));
   const m = meanOf(x);
   let sw = 0;
   let sb = 0;
