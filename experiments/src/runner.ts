@@ -153,7 +153,7 @@ function writeArtifact(dir: string, artifactsDir: string, name: string, data: Ui
 function summariseHistory(history: IterationRecord[]): Array<Record<string, number>> {
   const every = Math.max(1, Math.ceil(history.length / HISTORY_POINTS));
   return history
-    .filter((r, i) => i % every === 0 || i === history.length - 1)
+    .filter((_, i) => i % every === 0 || i === history.length - 1)
     .map((r) => ({
       iteration: r.iteration,
       loss: r.loss,

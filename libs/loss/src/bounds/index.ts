@@ -10,3 +10,14 @@ export {
   type VerifyMarginBoundsOptions,
 } from './types';
 export { formatMarginBoundsReport, verifyMarginBounds } from './report';
+export {
+  binaryThreshold,
+  classRegions,
+  geodesic,
+  inRegion,
+  intraInter,
+  marginHolds,
+  smallestMargin,
+  uniformThreshold,
+  type Arc,
+} from './decision-rule';

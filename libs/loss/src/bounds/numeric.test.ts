@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { binaryThreshold, classRegions, geodesic, intraInter, numericChecks, sweepBinary, uniformThreshold } from './numeric';
+import { binaryThreshold, classRegions, geodesic, intraInter, uniformThreshold } from './decision-rule';
+import { numericChecks, sweepBinary } from './numeric';
 import { PAPER_CLAIMS, surd } from './types';
 
 const DEG = Math.PI / 180;
