@@ -138,17 +138,20 @@ export function warpAffine(img: Image, srcToDst: Affine, size: CropSize): Image 
   for (let j = 0; j < height; j++) {
     let sx = b * j + c, sy = e * j + f; // source position of (0, j), stepped by (a, d) per column
     for (let i = 0; i < width; i++, o += 3, sx += a, sy += d) {
-      const x0 = Math.floor(sx), y0 = Math.floor(sy);
-      const wx = sx - x0, wy = sy - y0;
-      if (x0 >= 0 && y0 >= 0 && x0 < W - 1 && y0 < H - 1) {
+      if (sx >= 0 && sy >= 0 && sx < W - 1 && sy < H - 1) {
+        // inside: truncation is floor, and adding 0.5 before truncation rounds (values ≥ 0)
+        const x0 = sx | 0, y0 = sy | 0;
+        const wx = sx - x0, wy = sy - y0;
         const p00 = (y0 * W + x0) * C, p10 = p00 + W * C;
         const w00 = (1 - wx) * (1 - wy), w01 = wx * (1 - wy), w10 = (1 - wx) * wy, w11 = wx * wy;
         for (let ch = 0; ch < 3; ch++) {
           const k = ch * g;
-          out[o + ch] = Math.round(w00 * data[p00 + k] + w01 * data[p00 + C + k] + w10 * data[p10 + k] + w11 * data[p10 + C + k]);
+          out[o + ch] = (w00 * data[p00 + k] + w01 * data[p00 + C + k] + w10 * data[p10 + k] + w11 * data[p10 + C + k] + 0.5) | 0;
         }
       } else {
         // border: neighbours outside the image count as the fill value 0
+        const x0 = Math.floor(sx), y0 = Math.floor(sy);
+        const wx = sx - x0, wy = sy - y0;
         for (let ch = 0; ch < 3; ch++) {
           let v = 0;
           for (let dy = 0; dy <= 1; dy++) {
