@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { alignmentTemplate, applyAffine, DEFAULT_ALIGN, similarityTransform } from './align';
+import { alignFace, alignmentTemplate, applyAffine, DEFAULT_ALIGN, similarityTransform } from './align';
 import { decodeImageFile } from './decode';
 import { sha256Hex } from './hash';
 import { LANDMARK_SOURCES, readLandmarks } from './landmarks';
@@ -122,6 +122,12 @@ describe.skipIf(!haveDataset('lfw'))('LFW on the shared data', () => {
       expect([img.width, img.height, img.channels]).toEqual([150, 150, 3]);
       expect(sha256Hex(img.data), rel).toBe(hash);
     }
+    // regression pin of decode + align (112x96, MTCNN landmarks): a deliberate change of the crops
+    // must also change FORMAT in crop-cache.ts, so that old cache files are not reused
+    const rel = 'AJ_Cook/AJ_Cook_0001.jpg';
+    const lm = readLandmarks(join(dir(), LANDMARK_SOURCES.lfwMtcnn150.file), { origin: LANDMARK_SOURCES.lfwMtcnn150.origin });
+    const aligned = alignFace(decodeImageFile(join(dir(), LFW_IMAGES, rel)), lm.entries.get(rel)!.points);
+    expect(sha256Hex(aligned.image.data)).toBe('759cc4368cc5273387fdc417dc5a65276d91fcd0b95221baeb9c41422c33bf7a');
     const p = loadLfwPairs({ dataRoot });
     for (const q of p.pairs.filter((_, i) => i % 300 === 0)) {
       const img = decodeImageFile(join(p.imageDir, q.b));
