@@ -7,7 +7,7 @@ import { registerWasmTrainingKernels } from './wasm-kernels';
 const REL_TOL = 1e-4;
 
 type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
-interface Case { n: number; h: number; w: number; ci: number; co: number; k: number; stride: number; pad: Pad }
+interface Case { n: number; h: number; w: number; ci: number; co: number; k: number; stride: number | [number, number]; pad: Pad }
 
 function mulberry(seed: number): () => number {
   let a = seed >>> 0;
@@ -58,6 +58,7 @@ const cases: Case[] = [
   { n: 2, h: 8, w: 6, ci: 3, co: 4, k: 3, stride: 2, pad: [[0, 0], [1, 1], [1, 1], [0, 0]] },
   { n: 2, h: 11, w: 9, ci: 2, co: 3, k: 5, stride: 3, pad: 'same' },
   { n: 2, h: 6, w: 6, ci: 2, co: 2, k: 1, stride: 2, pad: 'valid' },
+  { n: 2, h: 9, w: 8, ci: 3, co: 2, k: 3, stride: [2, 1], pad: 'same' },
 ];
 
 describe('wasm training kernels vs the cpu backend', () => {
@@ -80,22 +81,36 @@ describe('wasm training kernels vs the cpu backend', () => {
     }
   }
 
-  it('BatchMatMul with transposeA and its gradient match cpu', async () => {
-    const rng = mulberry(99);
-    const a = randArray(rng, 5 * 7), b = randArray(rng, 5 * 3);
-    const run = async (backend: string) => {
-      expect(await tf.setBackend(backend)).toBe(true);
-      return tf.tidy(() => {
-        const ta = tf.tensor2d(a, [5, 7]), tb = tf.tensor2d(b, [5, 3]);
-        const y = tf.matMul(ta, tb, true, false);
-        const [ga, gb] = tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.sum(tf.square(tf.matMul(p as tf.Tensor2D, q as tf.Tensor2D, true, false))))([ta, tb]);
-        return [y.dataSync().slice(), ga.dataSync().slice(), gb.dataSync().slice()];
-      });
-    };
-    const ref = await run('cpu');
-    const got = await run('wasm');
-    for (let i = 0; i < 3; i++) expect(maxRelErr(got[i], ref[i])).toBeLessThan(REL_TOL);
-  });
+  // [a shape, b shape, transposeA, transposeB]: both code paths (explicit transposes; transposed product for 2-D
+  // when it moves fewer elements, e.g. dy·Wᵀ of a wide FC layer), and a batched 3-D product.
+  const matmuls: [number[], number[], boolean, boolean][] = [
+    [[60, 4], [60, 5], true, false],
+    [[3, 50], [40, 50], false, true],
+    [[50, 3], [5, 50], true, true],
+    [[40, 6], [7, 6], false, true],
+    [[2, 5, 7], [2, 3, 7], false, true],
+    [[2, 7, 5], [2, 7, 3], true, false],
+  ];
+  for (const [as, bs, ta, tb] of matmuls) {
+    it(`BatchMatMul ${JSON.stringify(as)}${ta ? 'ᵀ' : ''} · ${JSON.stringify(bs)}${tb ? 'ᵀ' : ''} and its gradient match cpu`, async () => {
+      const rng = mulberry(as.length * 1000 + bs[bs.length - 1]);
+      const a = randArray(rng, as.reduce((x, y) => x * y, 1)), b = randArray(rng, bs.reduce((x, y) => x * y, 1));
+      const run = async (backend: string) => {
+        expect(await tf.setBackend(backend)).toBe(true);
+        return tf.tidy(() => {
+          const [tA, tB] = [tf.tensor(a, as), tf.tensor(b, bs)];
+          const f = (p: tf.Tensor, q: tf.Tensor) => tf.matMul(p, q, ta, tb);
+          const [ga, gb] = tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.sum(tf.square(f(p, q))))([tA, tB]);
+          return [f(tA, tB), ga, gb].map((t) => t.dataSync().slice());
+        });
+      };
+      const ref = await run('cpu');
+      const before = tf.memory().numTensors;
+      const got = await run('wasm');
+      expect(tf.memory().numTensors).toBe(before);
+      for (let i = 0; i < 3; i++) expect(maxRelErr(got[i], ref[i])).toBeLessThan(REL_TOL);
+    });
+  }
 
   it("registers Conv2DBackpropFilter, which stock wasm lacks", () => {
     expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeDefined();

@@ -4,8 +4,9 @@ import * as tf from '@tensorflow/tfjs';
  * Training kernels for the wasm backend, built from its fast forward Conv2D (XNNPACK):
  * - Conv2DBackpropFilter: missing from tfjs-backend-wasm 4.22.0.
  * - Conv2DBackpropInput: the stock kernel is a naive loop (~0.5 GFLOP/s); replaced by a polyphase
- *   transposed convolution (one forward conv + depthToSpace) for dilation 1 / NHWC, stock kernel otherwise.
- * - BatchMatMul with transposeA: the stock kernel is ~8x slower than without; transpose explicitly first.
+ *   transposed convolution (one forward conv + an interleaving transpose) for dilation 1 / NHWC, stock kernel otherwise.
+ * - BatchMatMul with transposeA/B: the stock kernel is 5–8× slower than without; transpose explicitly instead.
+ * The conv pair is also registrable on other backends (registerConvGradientKernels), e.g. cpu for benchmarks.
  * See shared/reference/toolchain-notes.md §2.
  */
 
@@ -14,7 +15,7 @@ type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; at
 type TensorInfo = tf.TensorInfo;
 
 const BACKEND = 'wasm';
-let registered = false;
+const registered = new Set<string>();
 
 /** Wrap a kernel input as a Tensor; the extra reference keeps the caller's data alive when the wrapper is disposed. */
 function wrap(backend: tf.KernelBackend, info: TensorInfo | undefined): tf.Tensor {
@@ -68,7 +69,7 @@ export function conv2dBackpropFilterViaConv(x: tf.Tensor4D, dy: tf.Tensor4D, fil
 /**
  * dX of a conv (dilation 1) as one forward conv. Output row i = q·s + r − padTop receives taps kh = r + s·t from
  * dy row q − t, so each phase (r_h, r_w) is a correlation of dy (padded T−1 on top/left) with the phase's taps reversed,
- * T = ⌈k/s⌉ (missing taps are zero). All s² phases are output channels of one conv; depthToSpace(s) interleaves them.
+ * T = ⌈k/s⌉ (missing taps are zero). All s² phases are output channels of one conv, interleaved afterwards.
  */
 export function conv2dBackpropInputViaConv(dy: tf.Tensor4D, w: tf.Tensor4D, inputShape: number[], attrs: Attrs): tf.Tensor4D {
   const [, H, W, ci] = inputShape;
@@ -88,9 +89,13 @@ export function conv2dBackpropInputViaConv(dy: tf.Tensor4D, w: tf.Tensor4D, inpu
     ) as tf.Tensor4D;
     const dyp = tf.pad(dy, [[0, 0], [Th - 1, Qh - oh], [Tw - 1, Qw - ow], [0, 0]]) as tf.Tensor4D;
     const y = tf.conv2d(dyp, f, 1, 'valid');
-    const grid = sh === 1 && sw === 1 ? y : sh === sw ? tf.depthToSpace(y, sh) : null;
-    if (grid === null) throw new Error(`Conv2DBackpropInput (wasm): unequal strides ${sh}x${sw} are not supported`);
-    return tf.slice(grid, [0, top, left, 0], [-1, H, W, -1]);
+    // Interleave the phases: [N,Qh,Qw,(rh,rw,ci)] → [N,Qh·sh,Qw·sw,ci]. A 4-D transpose, ~9× faster on wasm than DepthToSpace.
+    const n = dy.shape[0];
+    const grid =
+      sh === 1 && sw === 1
+        ? y
+        : tf.reshape(tf.transpose(tf.reshape(y, [n * Qh, Qw, sh, sw * ci]), [0, 2, 1, 3]), [n, Qh * sh, Qw * sw, ci]);
+    return tf.slice(grid, [0, top, left, 0], [-1, H, W, -1]) as tf.Tensor4D;
   });
 }
 
@@ -105,65 +110,94 @@ function conv2dBackpropFilterKernel({ inputs, backend, attrs = {} }: KernelArgs)
 function isPlainConv(attrs: Attrs): boolean {
   const d = attrs.dilations;
   const dil = d === undefined || d === 1 || (Array.isArray(d) && d.every((v) => v === 1));
-  const s = attrs.strides as number | number[];
-  const equalStrides = typeof s === 'number' || s[0] === s[1];
-  return dil && equalStrides && (attrs.dataFormat ?? 'NHWC') === 'NHWC';
+  return dil && (attrs.dataFormat ?? 'NHWC') === 'NHWC';
 }
 
-export interface WasmKernelOptions {
-  /** Replace Conv2DBackpropInput (default true). */
-  backpropInput?: boolean;
-  /** Explicit transpose for BatchMatMul with transposeA (default true). */
-  matMulTransposeA?: boolean;
+/**
+ * Registers the conv-based Conv2DBackpropFilter / Conv2DBackpropInput on `backendName`, replacing existing ones
+ * (the stock kernel stays the fallback for dilated / NCHW convs). For 'cpu' this is a speed option
+ * for benchmarks only: the tests use the stock cpu kernels as the reference.
+ */
+export function registerConvGradientKernels(backendName: string): void {
+  if (registered.has(backendName)) return;
+  const stockInput = tf.getKernel('Conv2DBackpropInput', backendName);
+  if (!stockInput) throw new Error(`registerConvGradientKernels: backend '${backendName}' has no Conv2DBackpropInput (is its package imported?)`);
+  const stockFilter = tf.getKernel('Conv2DBackpropFilter', backendName);
+  if (stockFilter) tf.unregisterKernel('Conv2DBackpropFilter', backendName);
+  tf.registerKernel({
+    kernelName: 'Conv2DBackpropFilter',
+    backendName,
+    setupFunc: stockFilter?.setupFunc,
+    kernelFunc: ((args: KernelArgs) => {
+      if (stockFilter && !isPlainConv(args.attrs ?? {})) return stockFilter.kernelFunc(args as never);
+      return conv2dBackpropFilterKernel(args);
+    }) as tf.KernelFunc,
+  });
+  tf.unregisterKernel('Conv2DBackpropInput', backendName);
+  tf.registerKernel({
+    kernelName: 'Conv2DBackpropInput',
+    backendName,
+    setupFunc: stockInput.setupFunc, // binds the stock wasm function used for the fallback
+    kernelFunc: ((args: KernelArgs) => {
+      const { inputs, backend, attrs = {} } = args;
+      if (!isPlainConv(attrs)) return stockInput.kernelFunc(args as never);
+      const out = tf.tidy(() =>
+        conv2dBackpropInputViaConv(wrap(backend, inputs.dy) as tf.Tensor4D, wrap(backend, inputs.filter) as tf.Tensor4D, attrs.inputShape as number[], attrs),
+      );
+      return release(backend, out);
+    }) as tf.KernelFunc,
+  });
+  registered.add(backendName);
+}
+
+function swapLast(t: tf.Tensor): tf.Tensor {
+  const perm = t.shape.map((_, i) => i);
+  [perm[t.rank - 2], perm[t.rank - 1]] = [perm[t.rank - 1], perm[t.rank - 2]];
+  return tf.transpose(t, perm);
 }
 
 /** Registers the training kernels on the wasm backend. Idempotent; call before or after setBackend('wasm'). */
-export function registerWasmTrainingKernels(options: WasmKernelOptions = {}): void {
-  if (registered) return;
-  const stockInput = tf.getKernel('Conv2DBackpropInput', BACKEND);
+export function registerWasmTrainingKernels(): void {
+  if (registered.has(BACKEND)) return;
   const stockMatMul = tf.getKernel('BatchMatMul', BACKEND);
-  if (!stockInput || !stockMatMul) throw new Error('registerWasmTrainingKernels: import @tensorflow/tfjs-backend-wasm first (wasm kernels not found)');
+  if (!stockMatMul) throw new Error('registerWasmTrainingKernels: import @tensorflow/tfjs-backend-wasm first (wasm kernels not found)');
   if (tf.getKernel('Conv2DBackpropFilter', BACKEND)) {
     throw new Error('registerWasmTrainingKernels: wasm already has Conv2DBackpropFilter; this shim targets tfjs-backend-wasm 4.22.0');
   }
-  tf.registerKernel({ kernelName: 'Conv2DBackpropFilter', backendName: BACKEND, kernelFunc: conv2dBackpropFilterKernel as tf.KernelFunc });
-
-  if (options.backpropInput ?? true) {
-    tf.unregisterKernel('Conv2DBackpropInput', BACKEND);
-    tf.registerKernel({
-      kernelName: 'Conv2DBackpropInput',
-      backendName: BACKEND,
-      setupFunc: stockInput.setupFunc, // binds the stock wasm function used for the fallback
-      kernelFunc: ((args: KernelArgs) => {
-        const { inputs, backend, attrs = {} } = args;
-        if (!isPlainConv(attrs)) return stockInput.kernelFunc(args as never);
-        const out = tf.tidy(() =>
-          conv2dBackpropInputViaConv(wrap(backend, inputs.dy) as tf.Tensor4D, wrap(backend, inputs.filter) as tf.Tensor4D, attrs.inputShape as number[], attrs),
-        );
-        return release(backend, out);
-      }) as tf.KernelFunc,
-    });
-  }
-
-  if (options.matMulTransposeA ?? true) {
-    tf.unregisterKernel('BatchMatMul', BACKEND);
-    tf.registerKernel({
-      kernelName: 'BatchMatMul',
-      backendName: BACKEND,
-      setupFunc: stockMatMul.setupFunc,
-      kernelFunc: ((args: KernelArgs) => {
-        const { inputs, backend, attrs = {} } = args;
-        if (!attrs.transposeA) return stockMatMul.kernelFunc(args as never);
-        const a = wrap(backend, inputs.a);
-        const perm = a.shape.map((_, k) => k);
-        [perm[a.rank - 2], perm[a.rank - 1]] = [perm[a.rank - 1], perm[a.rank - 2]];
-        const at = tf.transpose(a, perm);
-        a.dispose();
-        const out = stockMatMul.kernelFunc({ inputs: { a: at, b: inputs.b }, backend, attrs: { ...attrs, transposeA: false } } as never) as TensorInfo;
-        at.dispose();
-        return out;
-      }) as tf.KernelFunc,
-    });
-  }
-  registered = true;
+  tf.unregisterKernel('BatchMatMul', BACKEND);
+  tf.registerKernel({
+    kernelName: 'BatchMatMul',
+    backendName: BACKEND,
+    setupFunc: stockMatMul.setupFunc,
+    kernelFunc: ((args: KernelArgs) => {
+      const { inputs, backend, attrs = {} } = args;
+      const ta = Boolean(attrs.transposeA), tb = Boolean(attrs.transposeB);
+      if (!ta && !tb) return stockMatMul.kernelFunc(args as never);
+      const plain = (a: tf.Tensor, b: tf.Tensor) =>
+        stockMatMul.kernelFunc({ inputs: { a, b }, backend, attrs: { ...attrs, transposeA: false, transposeB: false } } as never) as TensorInfo;
+      const a = wrap(backend, inputs.a), b = wrap(backend, inputs.b);
+      const [m, k] = ta ? [a.shape[a.rank - 1], a.shape[a.rank - 2]] : [a.shape[a.rank - 2], a.shape[a.rank - 1]];
+      const n = tb ? b.shape[b.rank - 2] : b.shape[b.rank - 1];
+      // Either transpose the flagged operands, or (2-D only) compute Cᵀ = op(B)ᵀ·op(A)ᵀ and transpose the m×n result,
+      // whichever moves fewer elements: dX of a wide FC layer (dy·Wᵀ, W = 21504×512) is then a 32×512 transpose.
+      const direct = (ta ? m * k : 0) + (tb ? n * k : 0);
+      const flipped = (ta ? 0 : m * k) + (tb ? 0 : n * k) + m * n;
+      let out: TensorInfo;
+      if (a.rank === 2 && b.rank === 2 && flipped < direct) {
+        const ct = tf.tidy(() => {
+          const lhs = tb ? b : swapLast(b), rhs = ta ? a : swapLast(a);
+          const info = plain(lhs, rhs);
+          return swapLast(tf.engine().makeTensorFromTensorInfo(info));
+        });
+        out = release(backend, ct);
+      } else {
+        const [a2, b2] = [ta ? swapLast(a) : a, tb ? swapLast(b) : b];
+        out = plain(a2, b2);
+        tf.dispose([a2, b2]);
+      }
+      tf.dispose([a, b]);
+      return out;
+    }) as tf.KernelFunc,
+  });
+  registerConvGradientKernels(BACKEND);
 }

@@ -1,0 +1,134 @@
+/**
+ * Training-step benchmark: SphereFace-4/-20 at 112×96 and 56×48, batch 32, A-Softmax (m=4) head, Caffe SGD,
+ * on every available tfjs backend, next to PyTorch (Debian python3-torch) on the same net and head.
+ *
+ *   npx tsx libs/models/scripts/bench-step.ts [--steps 3] [--warmup 1] [--classes 100] [--no-torch] [--no-cpu]
+ *
+ * GFLOP/s counts the convolution / FC / classifier multiply-adds of forward + dX + dW (no dX for conv1), 2 FLOP
+ * per MAC; element-wise work (PReLU, adds, the loss) is not counted.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { ArrayBatchProvider } from '../src/array-provider';
+import { selectBackend, type BackendChoice } from '../src/backend';
+import { marginHeadModel } from '../src/margin-head';
+import { createModel } from '../src/sphereface';
+import { Trainer } from '../src/trainer';
+import { registerConvGradientKernels } from '../src/wasm-kernels';
+
+const args = process.argv.slice(2);
+const opt = (name: string, dflt: number) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? Number(args[i + 1]) : dflt;
+};
+const STEPS = opt('steps', 3), WARMUP = opt('warmup', 1), CLASSES = opt('classes', 100), BATCH = 32;
+const PYTHON = '/usr/bin/python3';
+
+interface Config { model: 'sphereface4' | 'sphereface20'; size: [number, number] }
+const CONFIGS: Config[] = [
+  { model: 'sphereface4', size: [112, 96] },
+  { model: 'sphereface4', size: [56, 48] },
+  { model: 'sphereface20', size: [112, 96] },
+  { model: 'sphereface20', size: [56, 48] },
+];
+// The stock-structured cpu backend is ~20× slower than wasm: one small config only.
+const CPU_CONFIGS = args.includes('--no-cpu') ? [] : [CONFIGS[1]];
+
+/** FLOPs of one training step (see header). */
+function trainingFlops(backbone: tf.LayersModel, classes: number): number {
+  let macs = 0;
+  for (const layer of backbone.layers) {
+    const name = layer.getClassName();
+    if (name !== 'SphereConv2D' && name !== 'Dense') continue;
+    const out = layer.outputShape as number[];
+    const input = layer.input as tf.SymbolicTensor;
+    if (name === 'Dense') {
+      macs += 3 * input.shape[1]! * out[1];
+      continue;
+    }
+    const fwd = out[1] * out[2] * 9 * input.shape[3]! * out[3];
+    const isFirst = input.sourceLayer.getClassName() === 'InputLayer'; // no dX for conv1
+    macs += fwd * (isFirst ? 2 : 3);
+  }
+  macs += 3 * 512 * classes;
+  return 2 * macs * BATCH;
+}
+
+interface Row { backend: string; model: string; size: string; stepS: number; ips: number; gflops: number; note?: string }
+const rows: Row[] = [];
+const flopsOf = new Map<string, number>();
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function benchTfjs(label: string, configs: Config[]): Promise<void> {
+  for (const c of configs) {
+    const key = `${c.model}@${c.size.join('x')}`;
+    const backbone = createModel(c.model, { inputSize: c.size, seed: 1 });
+    const { model: headModel } = marginHeadModel({ numClasses: CLASSES, loss: 'a-softmax', inputDim: 512, seed: 2 });
+    const n = BATCH;
+    const images = Float32Array.from({ length: n * c.size[0] * c.size[1] * 3 }, (_, i) => Math.sin(i * 0.37));
+    const labels = Int32Array.from({ length: n }, (_, i) => i % CLASSES);
+    const provider = new ArrayBatchProvider(images, labels, [...c.size, 3], CLASSES, 3);
+    const trainer = new Trainer(backbone, headModel, provider, { batchSize: BATCH, maxIter: 1e9, mirror: false, progress: 'none' });
+    const flops = trainingFlops(backbone, CLASSES);
+    flopsOf.set(key, flops);
+    const times: number[] = [];
+    for (let i = 0; i < WARMUP + STEPS; i++) {
+      const r = await trainer.step();
+      if (i >= WARMUP) times.push(r.stepSeconds);
+    }
+    const stepS = median(times);
+    rows.push({ backend: label, model: c.model, size: c.size.join('x'), stepS, ips: BATCH / stepS, gflops: flops / stepS / 1e9 });
+    console.error(`${label} ${key}: ${stepS.toFixed(3)} s/step (${times.map((t) => t.toFixed(2)).join(', ')})`);
+    trainer.dispose();
+    backbone.dispose();
+    headModel.dispose();
+  }
+}
+
+function benchTorch(configs: Config[]): void {
+  if (!existsSync(PYTHON)) {
+    console.error(`torch: ${PYTHON} not found; skipped`);
+    return;
+  }
+  const script = join(import.meta.dirname, 'bench_step_torch.py');
+  const spec = JSON.stringify({ configs, batch: BATCH, classes: CLASSES, steps: Math.max(STEPS, 5), warmup: 5, threads: 2 });
+  const res = spawnSync(PYTHON, [script, spec], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  if (res.status !== 0) {
+    console.error(`torch: skipped (${(res.stderr || res.error?.message || '').trim().split('\n').pop()})`);
+    return;
+  }
+  for (const line of res.stdout.trim().split('\n')) {
+    const r = JSON.parse(line) as { model: string; size: string; step_s: number; times: number[]; torch: string; blas: string };
+    const flops = flopsOf.get(`${r.model}@${r.size}`)!;
+    rows.push({ backend: `torch ${r.torch} (2 threads, ${r.blas})`, model: r.model, size: r.size, stepS: r.step_s, ips: BATCH / r.step_s, gflops: flops / r.step_s / 1e9 });
+    console.error(`torch ${r.model}@${r.size}: ${r.step_s.toFixed(3)} s/step (${r.times.map((t) => t.toFixed(2)).join(', ')})`);
+  }
+}
+
+const order: BackendChoice[] = ['node-gpu', 'node', 'wasm'];
+for (const choice of order) {
+  try {
+    const info = await selectBackend({ force: choice, log: console.error });
+    await benchTfjs(choice === 'wasm' ? `tfjs wasm (SIMD ${info.wasm?.simd}, ${info.wasm?.threads} thread) + kernels` : `tfjs ${choice}`, CONFIGS);
+  } catch (e) {
+    console.error(`${choice}: unavailable (${(e as Error).message.split('\n')[0]})`);
+  }
+}
+if (CPU_CONFIGS.length) {
+  await selectBackend({ force: 'cpu', log: console.error });
+  registerConvGradientKernels('cpu');
+  await benchTfjs('tfjs cpu + conv-gradient kernels', CPU_CONFIGS);
+}
+if (!args.includes('--no-torch')) benchTorch(CONFIGS);
+
+const torchOf = (r: Row) => rows.find((t) => t.backend.startsWith('torch') && t.model === r.model && t.size === r.size);
+console.log(`\nTraining step, batch ${BATCH}, A-Softmax m=4 over ${CLASSES} classes, median of ${STEPS} after ${WARMUP} warm-up (torch: 5 after 5)\n`);
+console.log('| backend | model | input | s/step | images/s | GFLOP/s | × torch |');
+console.log('|---|---|---|---|---|---|---|');
+for (const r of rows) {
+  const t = torchOf(r);
+  console.log(`| ${r.backend} | ${r.model} | ${r.size} | ${r.stepS.toFixed(3)} | ${r.ips.toFixed(1)} | ${r.gflops.toFixed(1)} | ${t ? (r.stepS / t.stepS).toFixed(2) : 'n/a'} |`);
+}
+for (const [k, f] of flopsOf) console.log(`FLOPs/step ${k}: ${(f / 1e9).toFixed(2)} GFLOP`);

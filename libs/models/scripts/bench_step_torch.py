@@ -1,0 +1,88 @@
+"""PyTorch side of bench-step.ts: the same SphereFace nets (Caffe padding, PReLU, residual units, FC 512) and an
+A-Softmax (m=4) head with λ annealing, SGD momentum 0.9 / weight decay 5e-4. One JSON line per config on stdout.
+
+    /usr/bin/python3 bench_step_torch.py '{"configs":[{"model":"sphereface4","size":[112,96]}],"batch":32,...}'
+"""
+import json
+import math
+import statistics
+import sys
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+UNITS = {"sphereface4": [0, 0, 0, 0], "sphereface20": [1, 2, 4, 1]}
+CHANNELS = [64, 128, 256, 512]
+
+
+class Residual(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(c, c, 3, 1, 1), nn.PReLU(c, 0.25), nn.Conv2d(c, c, 3, 1, 1), nn.PReLU(c, 0.25))
+
+    def forward(self, x):
+        return x + self.body(x)
+
+
+def sphereface(model, size):
+    layers, cin, h, w = [], 3, size[0], size[1]
+    for c, units in zip(CHANNELS, UNITS[model]):
+        layers += [nn.Conv2d(cin, c, 3, 2, 1), nn.PReLU(c, 0.25)] + [Residual(c) for _ in range(units)]
+        cin, h, w = c, (h - 1) // 2 + 1, (w - 1) // 2 + 1
+    return nn.Sequential(*layers, nn.Flatten(), nn.Linear(cin * h * w, 512))
+
+
+class ASoftmax(nn.Module):
+    """m = 4, λ = max(5, 1000/(1+0.12·it)); ψ = (−1)^k cos(4θ) − 2k with k from a detached θ (exact autograd)."""
+
+    def __init__(self, dim, classes):
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(dim, classes))
+        nn.init.xavier_uniform_(self.weight)
+        self.it = 0
+
+    def forward(self, x, y):
+        self.it += 1
+        lam = max(5.0, 1000.0 / (1 + 0.12 * self.it))
+        w = F.normalize(self.weight, dim=0)
+        xnorm = x.norm(dim=1, keepdim=True)
+        cos = (x @ w) / xnorm.clamp_min(1e-12)
+        cos_t = cos.gather(1, y[:, None]).clamp(-1, 1)
+        k = torch.floor(4 * torch.acos(cos_t.detach()) / math.pi)
+        cos4 = 8 * cos_t**4 - 8 * cos_t**2 + 1
+        psi = (-1) ** k * cos4 - 2 * k
+        logits = xnorm * cos
+        target = (lam * xnorm * cos_t + xnorm * psi) / (1 + lam)
+        logits = logits.scatter(1, y[:, None], target)
+        return F.cross_entropy(logits, y)
+
+
+def main():
+    spec = json.loads(sys.argv[1])
+    torch.set_num_threads(spec["threads"])
+    torch.manual_seed(0)
+    blas = "openblas" if "openblas" in torch.__config__.show().lower() else "generic BLAS"
+    for c in spec["configs"]:
+        h, w = c["size"]
+        net, head = sphereface(c["model"], c["size"]), ASoftmax(512, spec["classes"])
+        opt = torch.optim.SGD(list(net.parameters()) + list(head.parameters()), lr=0.1, momentum=0.9, weight_decay=5e-4)
+        x = torch.sin(torch.arange(spec["batch"] * 3 * h * w, dtype=torch.float32) * 0.37).reshape(spec["batch"], 3, h, w)
+        y = torch.arange(spec["batch"]) % spec["classes"]
+        times = []
+        for i in range(spec["warmup"] + spec["steps"]):
+            t0 = time.perf_counter()
+            opt.zero_grad()
+            loss = head(net(x), y)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(list(net.parameters()) + list(head.parameters()), 3.0)
+            opt.step()
+            loss.item()
+            if i >= spec["warmup"]:
+                times.append(time.perf_counter() - t0)
+        print(json.dumps({"model": c["model"], "size": f"{h}x{w}", "step_s": statistics.median(times), "times": times, "torch": torch.__version__, "blas": blas}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
