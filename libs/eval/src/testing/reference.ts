@@ -96,16 +96,16 @@ function columnMean(columns: Float64Array[]): Float64Array {
 /** Subtract μ, divide each vector by its norm, then the sum of elementwise products, as the MATLAB lines do. */
 function normalisedDot(l: Float64Array, r: Float64Array, mu: Float64Array): number {
   const d = mu.length;
-  const a = new Float64Array(d);
-  const b = new Float64Array(d);
+  let aa = 0;
+  let bb = 0;
   for (let j = 0; j < d; j++) {
-    a[j] = l[j] - mu[j];
-    b[j] = r[j] - mu[j];
+    aa += (l[j] - mu[j]) ** 2;
+    bb += (r[j] - mu[j]) ** 2;
   }
-  const na = Math.sqrt(dot(a, a));
-  const nb = Math.sqrt(dot(b, b));
+  const na = Math.sqrt(aa);
+  const nb = Math.sqrt(bb);
   let score = 0;
-  for (let j = 0; j < d; j++) score += (a[j] / na) * (b[j] / nb);
+  for (let j = 0; j < d; j++) score += ((l[j] - mu[j]) / na) * ((r[j] - mu[j]) / nb);
   return score;
 }
 
