@@ -77,7 +77,7 @@ describe('aligned-crop cache', () => {
       'const p = new CropPool(2);',
       `const r = await p.run([${JSON.stringify(task)}], DEFAULT_ALIGN);`,
       'await p.close();',
-      "console.log(r[0].ok ? r[0].data.length : 'bad');",
+      "process.stdout.write(r[0].ok ? String(r[0].data.length) : 'bad');", // console.log colours under FORCE_COLOR
     ].join('\n'));
     const tsx = fileURLToPath(new URL('../../../node_modules/.bin/tsx', import.meta.url));
     expect(execFileSync(tsx, [script], { encoding: 'utf8' }).trim()).toBe(String(112 * 96 * 3));
