@@ -3,16 +3,7 @@ import { bestThresholdAccuracy, evaluateLfwProtocols, insightfaceKFold, INSIGHTF
 import { verificationMetrics } from './roc';
 import { lfwTenFold } from './ten-fold';
 import { matlabStd, referenceBestThreshold, referenceInsightface } from './testing/reference';
-import { concatRows, mulberry32, syntheticPairs } from './testing/synthetic';
-
-/** (a + b)/‖a + b‖ row by row, written out for the tests. */
-function sumNormalised(a: ArrayLike<number>[], b: ArrayLike<number>[]): number[][] {
-  return a.map((row, i) => {
-    const v = Array.from(row, (x, j) => x + b[i][j]);
-    const norm = Math.hypot(...v);
-    return v.map((x) => x / norm);
-  });
-}
+import { concatRows, mulberry32, sumNormalisedRows, syntheticPairs } from './testing/synthetic';
 
 describe('best-threshold (opensphere)', () => {
   it('hand case: the best single threshold, the highest one on ties', () => {
@@ -67,8 +58,8 @@ describe('sum-fusion-l2 (insightface)', () => {
   });
   it('matches the transcription of calculate_roc, including uneven folds', () => {
     const p = syntheticPairs({ pairs: 610, dim: 16, signal: 0.5, seed: 4 });
-    const e1 = sumNormalised(p.leftOriginal, p.leftFlipped).slice(0, 605);
-    const e2 = sumNormalised(p.rightOriginal, p.rightFlipped).slice(0, 605);
+    const e1 = sumNormalisedRows(p.leftOriginal, p.leftFlipped).slice(0, 605);
+    const e2 = sumNormalisedRows(p.rightOriginal, p.rightFlipped).slice(0, 605);
     const same = p.same.slice(0, 605);
     const distances = e1.map((row, i) => row.reduce((s, v, j) => s + (v - e2[i][j]) ** 2, 0));
     const r = insightfaceKFold(distances, same);
@@ -115,8 +106,8 @@ describe('evaluateLfwProtocols', () => {
     expect(canonical.mean).not.toBe(noFlip.mean); // the flip feature changes the number
   });
   it('best-threshold and sum-fusion-l2 match their references on the fused, normalised features', () => {
-    const e1 = sumNormalised(p.leftOriginal, p.leftFlipped);
-    const e2 = sumNormalised(p.rightOriginal, p.rightFlipped);
+    const e1 = sumNormalisedRows(p.leftOriginal, p.leftFlipped);
+    const e2 = sumNormalisedRows(p.rightOriginal, p.rightFlipped);
     const cosines = e1.map((row, i) => row.reduce((s, v, j) => s + v * e2[i][j], 0));
     const best = byName('best-threshold');
     expect(best.accuracy).toBe(referenceBestThreshold(cosines, p.same));

@@ -11,7 +11,7 @@ import {
   referenceEvaluationM,
   referenceInsightface,
 } from './testing/reference';
-import { concatRows, syntheticPairs, type SyntheticPairs } from './testing/synthetic';
+import { concatRows, sumNormalisedRows, syntheticPairs, type SyntheticPairs } from './testing/synthetic';
 
 describe('6000 pairs × 1024-D fused features', () => {
   let p: SyntheticPairs;
@@ -38,22 +38,22 @@ describe('6000 pairs × 1024-D fused features', () => {
   });
 
   it('the opensphere and insightface variants equal their transcriptions', () => {
-    const norm = (a: Float32Array[], b: Float32Array[]) =>
-      a.map((row, i) => {
-        const v = new Float64Array(row.length);
-        let sq = 0;
-        for (let j = 0; j < row.length; j++) {
-          v[j] = row[j] + b[i][j];
-          sq += v[j] * v[j];
-        }
-        return v.map((x) => x / Math.sqrt(sq));
-      });
-    const e1 = norm(p.leftOriginal, p.leftFlipped);
-    const e2 = norm(p.rightOriginal, p.rightFlipped);
-    const cosines = e1.map((row, i) => row.reduce((s, v, j) => s + v * e2[i][j], 0));
+    const e1 = sumNormalisedRows(p.leftOriginal, p.leftFlipped);
+    const e2 = sumNormalisedRows(p.rightOriginal, p.rightFlipped);
+    const cosines: number[] = [];
+    const distances: number[] = [];
+    for (let i = 0; i < e1.length; i++) {
+      let c = 0;
+      let d = 0;
+      for (let j = 0; j < e1[i].length; j++) {
+        c += e1[i][j] * e2[i][j];
+        d += (e1[i][j] - e2[i][j]) ** 2;
+      }
+      cosines.push(c);
+      distances.push(d);
+    }
     const best = bestThresholdAccuracy(cosines, p.same);
     expect(best.accuracy).toBe(referenceBestThreshold(cosines, p.same));
-    const distances = e1.map((row, i) => row.reduce((s, v, j) => s + (v - e2[i][j]) ** 2, 0));
     const insight = insightfaceKFold(distances, p.same);
     const ref = referenceInsightface(e1, e2, p.same);
     expect(insight.foldAccuracies).toEqual(ref.accuracy);

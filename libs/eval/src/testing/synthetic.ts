@@ -120,3 +120,18 @@ export function concatRows(a: ArrayLike<number>[], b: ArrayLike<number>[]): Floa
     return out;
   });
 }
+
+/** (a_i + b_i)/‖a_i + b_i‖ row by row: the fused embedding of opensphere and insightface, for the tests. */
+export function sumNormalisedRows(a: ArrayLike<number>[], b: ArrayLike<number>[]): Float64Array[] {
+  return a.map((row, i) => {
+    const v = new Float64Array(row.length);
+    let sq = 0;
+    for (let j = 0; j < row.length; j++) {
+      v[j] = row[j] + b[i][j];
+      sq += v[j] * v[j];
+    }
+    const n = Math.sqrt(sq);
+    for (let j = 0; j < row.length; j++) v[j] /= n;
+    return v;
+  });
+}
