@@ -67,8 +67,9 @@ def link_records(out, ids):
     """Adds the executed notebook's path to each run record it displayed (kept with the run)."""
     relative = os.path.relpath(out, ROOT)
     for run_id in ids:
-        path = ROOT / "experiments" / "records" / f"{run_id}.json"
-        if not path.exists():
+        matches = list((ROOT / "experiments" / "records").glob(f"*/{run_id}.json"))
+        path = matches[0] if matches else None
+        if path is None:
             continue
         record = json.loads(path.read_text())
         notebooks = sorted(set(record.get("notebooks", [])) | {relative})

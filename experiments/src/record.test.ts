@@ -47,7 +47,7 @@ describe('record files', () => {
     const root = tempRoot();
     const record = fakeRecord();
     writeRecord(root, record);
-    const path = join(recordsDir(root), `${record.runId}.json`);
+    const path = join(recordsDir(root), 'smoke', `${record.runId}.json`);
     const tampered = JSON.parse(readFileSync(path, 'utf8'));
     tampered.identity.config.seed = 42;
     writeFileSync(path, JSON.stringify(tampered));
@@ -82,7 +82,7 @@ describe('record files', () => {
     await new Promise((r) => child.once('exit', r));
     // Whatever instant the kill hit, every record file present parses and validates.
     for (const id of listRecordIds(root)) expect(readRecord(root, id).runId).toBe(id);
-    const leftovers = readdirSync(recordsDir(root)).filter((f) => f.includes('.tmp-'));
+    const leftovers = readdirSync(join(recordsDir(root), 'smoke')).filter((f) => f.includes('.tmp-'));
     expect(leftovers.every((f) => !/^[0-9a-f]{16}\.json$/.test(f))).toBe(true);
   });
 });

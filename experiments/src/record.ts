@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { contentHash } from '@sphereface/data';
 import { writeFileAtomic } from '@sphereface/models';
 import type { ExperimentConfig } from './config';
@@ -62,20 +62,38 @@ export function runIdOf(identity: RunIdentity): string {
   return contentHash(identity).slice(0, 16);
 }
 
-/** Committed run records: experiments/records, or $SPHEREFACE_RECORDS (tests write elsewhere). */
+/**
+ * Run records: experiments/records/<profile>/<runId>.json, or under $SPHEREFACE_RECORDS (tests write elsewhere).
+ * cpu and paper records are committed; smoke records (CI checks) are git-ignored.
+ */
 export function recordsDir(root: string): string {
   return process.env.SPHEREFACE_RECORDS ?? join(root, 'experiments', 'records');
 }
 
-export function recordPath(root: string, runId: string): string {
-  return join(recordsDir(root), `${runId}.json`);
+export function recordPath(root: string, runId: string, profile: string): string {
+  return join(recordsDir(root), profile, `${runId}.json`);
+}
+
+/** Where a recorded run ID lives, whatever its profile; null if it is not recorded. */
+function findRecordFile(root: string, runId: string): string | null {
+  const dir = recordsDir(root);
+  if (!existsSync(dir)) return null;
+  for (const profile of readdirSync(dir)) {
+    const path = join(dir, profile, `${runId}.json`);
+    if (existsSync(path)) return path;
+  }
+  return null;
+}
+
+export function isRecorded(root: string, runId: string): boolean {
+  return findRecordFile(root, runId) !== null;
 }
 
 /** Writes the record atomically (temporary file + rename): an interrupted run leaves no partial record. */
 export function writeRecord(root: string, record: RunRecord): string {
   validateRecord(record, 'record to write');
-  mkdirSync(recordsDir(root), { recursive: true });
-  const path = recordPath(root, record.runId);
+  const path = recordPath(root, record.runId, record.identity.config.profile);
+  mkdirSync(dirname(path), { recursive: true });
   writeFileAtomic(path, `${JSON.stringify(record, null, 2)}\n`);
   return path;
 }
@@ -104,14 +122,16 @@ export function readRecord(root: string, runId: string): RunRecord {
   const matches = listRecordIds(root).filter((id) => id.startsWith(runId));
   if (matches.length === 0) throw new Error(`no run record '${runId}' in ${recordsDir(root)}`);
   if (matches.length > 1) throw new Error(`run ID prefix '${runId}' is ambiguous: ${matches.join(', ')}`);
-  const path = recordPath(root, matches[0]);
+  const path = findRecordFile(root, matches[0])!;
   return validateRecord(JSON.parse(readFileSync(path, 'utf8')), path);
 }
 
 export function listRecordIds(root: string): string[] {
   const dir = recordsDir(root);
   if (!existsSync(dir)) return [];
-  return readdirSync(dir)
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .flatMap((d) => readdirSync(join(dir, d.name)))
     .filter((f) => /^[0-9a-f]{16}\.json$/.test(f))
     .map((f) => f.slice(0, 16))
     .sort();

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import {
   contentHash,
@@ -35,7 +35,7 @@ import { codeVersion } from './code-version';
 import { getExperiment, resolveConfig } from './definitions';
 import { environmentInfo } from './environment';
 import { artifactsRoot } from './paths';
-import { readRecord, recordPath, RECORD_SCHEMA, runIdOf, writeRecord, type ArtifactRef, type RunIdentity, type RunRecord } from './record';
+import { isRecorded, readRecord, RECORD_SCHEMA, runIdOf, writeRecord, type ArtifactRef, type RunIdentity, type RunRecord } from './record';
 
 export interface RunOptions {
   root: string;
@@ -184,7 +184,7 @@ export async function runExperiment(options: RunOptions): Promise<RunRecord> {
     backend: backend.tfBackend,
   };
   const runId = runIdOf(identity);
-  if (!options.force && existsSync(recordPath(root, runId))) {
+  if (!options.force && isRecorded(root, runId)) {
     log(`run ${runId} is already recorded: replaying the recorded result (no training; --force re-runs it)`);
     return readRecord(root, runId);
   }
