@@ -131,11 +131,16 @@ describe('Trainer', () => {
   }, 120_000);
 
   it('stops a diverging run with a diagnosis instead of training on', async () => {
-    const run = attTrainer({ widthMultiplier: 0.125, seed: 31, iters: 40, batchSize: 8, baseLr: 50, clipNorm: null });
+    const logFile = join(tmp, 'diverge.jsonl');
+    const run = attTrainer({ widthMultiplier: 0.125, seed: 31, iters: 40, batchSize: 8, baseLr: 50, clipNorm: null, logFile });
     const err = await run.trainer.run().then(() => null, (e: unknown) => e);
     expect(err).toBeInstanceOf(TrainingHealthError);
-    expect(['non-finite', 'underflow-87']).toContain((err as TrainingHealthError).kind);
+    const { kind, iteration } = err as TrainingHealthError;
+    expect(['non-finite', 'underflow-87']).toContain(kind);
     expect((err as Error).message).toMatch(/diverged/);
+    expect(run.trainer.iteration).toBe(iteration - 1); // the unhealthy step was not applied
+    const last = JSON.parse(readFileSync(logFile, 'utf8').trim().split('\n').pop()!);
+    expect(last).toMatchObject({ iteration, health: kind });
     run.dispose();
   }, 60_000);
 });

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { lambdaAt, type LambdaOption } from '@sphereface/loss';
-import { HealthMonitor, type HealthOptions } from './health';
+import { HealthMonitor, TrainingHealthError, type HealthOptions } from './health';
 import { fileSystemHandler, writeFileAtomic } from './io';
 import { findMarginHead, type MarginHead } from './margin-head';
 import { Progress, type ProgressMode } from './progress';
@@ -201,6 +201,9 @@ export class Trainer {
       this.monitor.check({ iteration: iter + 1, loss, gradNorm, featureNorm: meanFeatureNorm, lr, lambda });
     } catch (e) {
       tf.dispose(grads);
+      if (e instanceof TrainingHealthError) {
+        this.log({ iteration: iter + 1, loss, accuracy, lambda, lr, meanTargetAngle, meanFeatureNorm, gradNorm, health: e.kind, diagnosis: e.message });
+      }
       throw e;
     }
     const clip = this.config.clipNorm;
@@ -222,11 +225,14 @@ export class Trainer {
       imagesPerSec: this.config.batchSize / stepSeconds,
       stepSeconds,
     };
-    if (this.config.logFile) {
-      mkdirSync(dirname(this.config.logFile), { recursive: true });
-      appendFileSync(this.config.logFile, JSON.stringify(record) + '\n');
-    }
+    this.log(record);
     return record;
+  }
+
+  private log(entry: object): void {
+    if (!this.config.logFile) return;
+    mkdirSync(dirname(this.config.logFile), { recursive: true });
+    appendFileSync(this.config.logFile, JSON.stringify(entry) + '\n');
   }
 
   private applyUpdate(grads: tf.NamedTensorMap, lr: number, scale: number): void {
@@ -318,7 +324,7 @@ export class Trainer {
     this.rng.state = state.rng;
     this.monitor.state = state.health;
     this.provider.setState(state.data);
-    if (this.config.logFile) appendFileSync(this.config.logFile, JSON.stringify({ event: 'resume', from: path, iteration: this.iteration }) + '\n');
+    this.log({ event: 'resume', from: path, iteration: this.iteration });
   }
 
   /** Frees the optimizer state (the models belong to the caller). */

@@ -1,8 +1,15 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 
-/** Test helper: the AT&T (ORL) faces from shared/data, downscaled and normalised like the paper's inputs. */
-export const ATT_DIR = join(import.meta.dirname, '../../../../../shared/data/att_faces');
+/** Test helper: the AT&T (ORL) faces, downscaled and normalised like the paper's inputs. */
+const REPO = resolve(import.meta.dirname, '../../../..');
+// Same data-root rule as libs/data: $SPHEREFACE_DATA, else ../shared/data beside the repo, else ./data in it.
+const DATA_ROOT = process.env.SPHEREFACE_DATA
+  ? resolve(process.env.SPHEREFACE_DATA)
+  : existsSync(join(REPO, '../shared/data'))
+    ? join(REPO, '../shared/data')
+    : join(REPO, 'data');
+export const ATT_DIR = join(DATA_ROOT, 'att_faces');
 
 /** Reads a binary (P5) 8-bit PGM. */
 export function readPgm(path: string): { width: number; height: number; pixels: Uint8Array } {
@@ -54,6 +61,7 @@ export interface AttSplit {
 
 /** Loads identities s1..s40; images 1..trainPerId of each go to train, the rest to test (closed-set). */
 export function loadAttFaces(size: [number, number], trainPerId = 7, dir = ATT_DIR): { train: AttSplit; test: AttSplit; numClasses: number } {
+  if (!existsSync(dir)) throw new Error(`loadAttFaces: ${dir} not found (set SPHEREFACE_DATA to the data root)`);
   const ids = readdirSync(dir).filter((d) => /^s\d+$/.test(d)).sort((a, b) => Number(a.slice(1)) - Number(b.slice(1)));
   const [h, w] = size;
   const per = h * w * 3;
