@@ -4,6 +4,7 @@ import { type Batch, cropBatches, epochPlan, streamBatches } from './batches';
 import { loadCrops } from './crop-cache';
 import type { IdentityDataset } from './datasets';
 import { generateFaces } from './test-images';
+import { CropPool } from './worker-pool';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -75,12 +76,19 @@ describe('batches', () => {
       items: faces.items.map((it) => ({ ...it })), skipped: [], provenance: {},
     };
     const crops = await loadCrops(faces.imageDir, faces.items, { dir: mkdtempSync(join(tmpdir(), 'sf-b-')), workers: 0 });
-    const o = { batchSize: 3, seed: 9, epoch: 2, flip: true };
-    const before = tf.memory().numTensors;
-    const streamed = await collect(streamBatches(ds, { ...o, workers: 2, prefetch: 2 }));
-    expect(tf.memory().numTensors).toBe(before);
-    const cached = await collect(cropBatches(crops, labels, o));
-    expect(streamed.map((b) => [b.indices, b.flipped, b.labels])).toEqual(cached.map((b) => [b.indices, b.flipped, b.labels]));
-    streamed.forEach((b, k) => expect(Buffer.from(b.x.buffer).equals(Buffer.from(cached[k].x.buffer))).toBe(true));
+    const pool = new CropPool(2);
+    try {
+      for (const epoch of [2, 3]) {
+        const o = { batchSize: 3, seed: 9, epoch, flip: true };
+        const before = tf.memory().numTensors;
+        const streamed = await collect(streamBatches(ds, { ...o, pool, prefetch: 2 })); // the pool outlives the epoch
+        expect(tf.memory().numTensors).toBe(before);
+        const cached = await collect(cropBatches(crops, labels, o));
+        expect(streamed.map((b) => [b.indices, b.flipped, b.labels])).toEqual(cached.map((b) => [b.indices, b.flipped, b.labels]));
+        streamed.forEach((b, k) => expect(Buffer.from(b.x.buffer).equals(Buffer.from(cached[k].x.buffer))).toBe(true));
+      }
+    } finally {
+      await pool.close();
+    }
   }, 60_000); // worker start-up compiles the TypeScript sources (~2 s each)
 });
