@@ -45,6 +45,7 @@ describe('Trainer', () => {
     const labels = Int32Array.from([0, 1, 2]);
     const provider = new ArrayBatchProvider(images, labels, [1, 1, 3], 3, 1);
     const [lr, mu, wd] = [0.05, 0.9, 0.01];
+    const tensorsBefore = tf.memory().numTensors;
     const trainer = new Trainer(backbone, headModel, provider, { batchSize: 3, maxIter: 2, baseLr: lr, momentum: mu, weightDecay: wd, clipNorm: null, mirror: false, progress: 'none' });
     const vars = trainer.backbone.trainableWeights.concat(headModel.trainableWeights);
     const isBias = vars.map((v) => v.originalName.endsWith('/bias'));
@@ -68,6 +69,7 @@ describe('Trainer', () => {
       vars.forEach((v, i) => Array.from(v.read().dataSync()).forEach((x, j) => expect(x).toBeCloseTo(w[i][j], 5)));
     }
     trainer.dispose();
+    expect(tf.memory().numTensors).toBe(tensorsBefore); // optimizer state freed, nothing left behind by the steps
     backbone.dispose();
     headModel.dispose();
   });

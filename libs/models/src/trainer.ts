@@ -146,7 +146,7 @@ export class Trainer {
         name: w.originalName,
         lrMult: isBias ? this.config.biasLrMult : 1,
         decayMult: isBias ? this.config.biasDecayMult : 1,
-        velocity: tf.variable(tf.zerosLike(variable), false),
+        velocity: tf.tidy(() => tf.variable(tf.zerosLike(variable), false)),
       };
     });
   }
