@@ -47,7 +47,8 @@ function maxRelErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 // Every stride/padding the SphereFace nets use (3x3 stride-1 'same'; explicit pad 1 + 3x3 stride-2 'valid' on even and odd
-// sizes), plus 'same' stride 2 (asymmetric padding) and odd kernels/strides so the polyphase path is exercised generally.
+// sizes), plus 'same' stride 2 (asymmetric padding), odd kernels/strides and odd paddings so the polyphase path is
+// exercised generally.
 const cases: Case[] = [
   { n: 2, h: 8, w: 6, ci: 3, co: 4, k: 3, stride: 1, pad: 'same' },
   { n: 2, h: 7, w: 5, ci: 4, co: 5, k: 3, stride: 1, pad: 'same' },
@@ -59,6 +60,9 @@ const cases: Case[] = [
   { n: 2, h: 11, w: 9, ci: 2, co: 3, k: 5, stride: 3, pad: 'same' },
   { n: 2, h: 6, w: 6, ci: 2, co: 2, k: 1, stride: 2, pad: 'valid' },
   { n: 2, h: 9, w: 8, ci: 3, co: 2, k: 3, stride: [2, 1], pad: 'same' },
+  // Padding ≥ the kernel (dy cropped rather than padded) and padding that spans whole strides.
+  { n: 2, h: 5, w: 6, ci: 2, co: 3, k: 3, stride: 1, pad: [[0, 0], [3, 0], [0, 4], [0, 0]] },
+  { n: 2, h: 8, w: 7, ci: 2, co: 3, k: 3, stride: 2, pad: [[0, 0], [2, 2], [3, 1], [0, 0]] },
 ];
 
 describe('wasm training kernels vs the cpu backend', () => {
@@ -68,7 +72,7 @@ describe('wasm training kernels vs the cpu backend', () => {
     for (const viaLayer of [false, true]) {
       it(`case ${idx} ${JSON.stringify(c)} ${viaLayer ? 'fused' : 'conv2d'}`, async () => {
         const rng = mulberry(1234 + idx);
-        const data = { x: randArray(rng, c.n * c.h * c.w * c.ci), w: randArray(rng, c.k * c.k * c.ci * c.co), r: randArray(rng, c.n * c.h * c.w * c.co) };
+        const data = { x: randArray(rng, c.n * c.h * c.w * c.ci), w: randArray(rng, c.k * c.k * c.ci * c.co), r: randArray(rng, c.n * (c.h + 8) * (c.w + 8) * c.co) };
         const ref = await convAndGrads('cpu', c, data, viaLayer);
         const before = tf.memory().numTensors;
         const got = await convAndGrads('wasm', c, data, viaLayer);

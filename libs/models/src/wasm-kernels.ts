@@ -67,9 +67,10 @@ export function conv2dBackpropFilterViaConv(x: tf.Tensor4D, dy: tf.Tensor4D, fil
 }
 
 /**
- * dX of a conv (dilation 1) as one forward conv. Output row i = q·s + r − padTop receives taps kh = r + s·t from
- * dy row q − t, so each phase (r_h, r_w) is a correlation of dy (padded T−1 on top/left) with the phase's taps reversed,
- * T = ⌈k/s⌉ (missing taps are zero). All s² phases are output channels of one conv, interleaved afterwards.
+ * dX of a conv (dilation 1) as one forward conv. Input row i receives taps kh = r + s·t from dy row q − t, where
+ * i + padTop = q·s + r: each phase r is a correlation of dy with the phase's taps reversed, T = ⌈k/s⌉ taps (missing
+ * ones zero). All s² phases are output channels of one conv, interleaved afterwards. Whole multiples of s in padTop
+ * are absorbed into dy's padding, so stride-1 convs need no crop of the result.
  */
 export function conv2dBackpropInputViaConv(dy: tf.Tensor4D, w: tf.Tensor4D, inputShape: number[], attrs: Attrs): tf.Tensor4D {
   const [, H, W, ci] = inputShape;
@@ -78,25 +79,33 @@ export function conv2dBackpropInputViaConv(dy: tf.Tensor4D, w: tf.Tensor4D, inpu
   const sh = info.strideHeight, sw = info.strideWidth;
   const { top, left } = info.padInfo;
   const Th = Math.ceil(kh / sh), Tw = Math.ceil(kw / sw);
-  const [, oh, ow] = dy.shape;
-  // Rows of the phase grid needed to cover input rows 0..H-1 (grid row q·s+r maps to input row q·s+r−top).
-  const Qh = Math.max(oh, Math.ceil((H + top) / sh)), Qw = Math.max(ow, Math.ceil((W + left) / sw));
+  const [n, oh, ow] = dy.shape;
+  // Grid row q·s + r of the result is input row q·s + r − offset; Q rows of phases cover the H input rows.
+  const [ah, offH] = [Math.floor(top / sh), top % sh], [aw, offW] = [Math.floor(left / sw), left % sw];
+  const Qh = Math.ceil((H + offH) / sh), Qw = Math.ceil((W + offW) / sw);
   return tf.tidy(() => {
     const wp = tf.pad(w, [[0, Th * sh - kh], [0, Tw * sw - kw], [0, 0], [0, 0]]);
     const f = tf.reshape(
       tf.transpose(tf.reverse(tf.reshape(wp, [Th, sh, Tw, sw, ci, co]), [0, 2]), [0, 2, 5, 1, 3, 4]),
       [Th, Tw, co, sh * sw * ci],
     ) as tf.Tensor4D;
-    const dyp = tf.pad(dy, [[0, 0], [Th - 1, Qh - oh], [Tw - 1, Qw - ow], [0, 0]]) as tf.Tensor4D;
+    const dyp = padOrCrop(dy, [Th - 1 - ah, Qh - oh + ah], [Tw - 1 - aw, Qw - ow + aw]);
     const y = tf.conv2d(dyp, f, 1, 'valid');
     // Interleave the phases: [N,Qh,Qw,(rh,rw,ci)] → [N,Qh·sh,Qw·sw,ci]. A 4-D transpose, ~9× faster on wasm than DepthToSpace.
-    const n = dy.shape[0];
     const grid =
       sh === 1 && sw === 1
         ? y
         : tf.reshape(tf.transpose(tf.reshape(y, [n * Qh, Qw, sh, sw * ci]), [0, 2, 1, 3]), [n, Qh * sh, Qw * sw, ci]);
-    return tf.slice(grid, [0, top, left, 0], [-1, H, W, -1]) as tf.Tensor4D;
+    const exact = offH === 0 && offW === 0 && Qh * sh === H && Qw * sw === W;
+    return (exact ? grid : tf.slice(grid, [0, offH, offW, 0], [-1, H, W, -1])) as tf.Tensor4D;
   });
+}
+
+/** Pads rows/cols of an NHWC tensor by [before, after]; negative amounts crop. */
+function padOrCrop(x: tf.Tensor4D, [t, b]: [number, number], [l, r]: [number, number]): tf.Tensor4D {
+  const [, h, w] = x.shape;
+  const cropped = t < 0 || b < 0 || l < 0 || r < 0 ? tf.slice(x, [0, Math.max(-t, 0), Math.max(-l, 0), 0], [-1, h - Math.max(-t, 0) - Math.max(-b, 0), w - Math.max(-l, 0) - Math.max(-r, 0), -1]) : x;
+  return tf.pad(cropped, [[0, 0], [Math.max(t, 0), Math.max(b, 0)], [Math.max(l, 0), Math.max(r, 0)], [0, 0]]);
 }
 
 function conv2dBackpropFilterKernel({ inputs, backend, attrs = {} }: KernelArgs): TensorInfo {
