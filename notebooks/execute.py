@@ -32,17 +32,19 @@ def parse_value(text):
         return text
 
 
-def inject_parameters(nb, params, path):
-    if not params:
-        return
+def declared_parameters(nb):
+    """Index of the cell tagged `parameters` and the names it declares with `let`."""
     index = next((i for i, c in enumerate(nb.cells) if "parameters" in c.get("metadata", {}).get("tags", [])), None)
-    if index is None:
-        raise SystemExit(f"{path}: no cell tagged 'parameters' to override")
-    declared = set(re.findall(r"\blet\s+(\w+)", nb.cells[index].source))
-    unknown = sorted(set(params) - declared)
-    if unknown:
-        raise SystemExit(f"{path}: parameters {unknown} are not declared with `let` in the parameters cell (declared: {sorted(declared)})")
-    source = "\n".join(f"{name} = {json.dumps(value)};" for name, value in params.items())
+    return index, (set(re.findall(r"\blet\s+(\w+)", nb.cells[index].source)) if index is not None else set())
+
+
+def inject_parameters(nb, params):
+    """Overrides the parameters this notebook declares; the others do not apply to it."""
+    index, declared = declared_parameters(nb)
+    own = {name: value for name, value in params.items() if name in declared}
+    if not own:
+        return
+    source = "\n".join(f"{name} = {json.dumps(value)};" for name, value in own.items())
     cell = nbformat.v4.new_code_cell(source=source, metadata={"tags": ["injected-parameters"]})
     nb.cells.insert(index + 1, cell)
 
@@ -94,11 +96,16 @@ def main():
     os.environ["JUPYTER_PATH"] = str(ROOT / "jupyter") + os.pathsep + os.environ.get("JUPYTER_PATH", "")
     os.environ["PATH"] = str(ROOT / "node_modules" / ".bin") + os.pathsep + os.environ["PATH"]
     params = {name: parse_value(value) for name, value in args.param}
+    notebooks = [(path, nbformat.read(str(path), as_version=4)) for path in args.notebooks]
+    # A parameter no notebook declares is a typo, not a no-op.
+    declared = set().union(*(declared_parameters(nb)[1] for _, nb in notebooks))
+    unknown = sorted(set(params) - declared)
+    if unknown:
+        raise SystemExit(f"parameters {unknown} are declared (with `let` in a cell tagged 'parameters') by none of the notebooks; declared: {sorted(declared)}")
     failed = 0
-    for path in args.notebooks:
-        nb = nbformat.read(str(path), as_version=4)
+    for path, nb in notebooks:
         nbformat.validator.normalize(nb)
-        inject_parameters(nb, params, path)
+        inject_parameters(nb, params)
         start = time.monotonic()
         client = NotebookClient(nb, kernel_name="tslab", timeout=args.timeout, resources={"metadata": {"path": str(ROOT)}})
         try:

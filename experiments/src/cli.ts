@@ -4,10 +4,11 @@ import { EXPERIMENTS, getExperiment } from './definitions';
 import { listRecords, readRecord } from './record';
 import { citeBibtex, exportModelIndex, filterRecords, formatDiff, formatResults, formatShow } from './report';
 import { repositoryRoot } from './paths';
+import { writeReproductionReport } from './docs';
 
 const USAGE = `usage: sphereface <command> [options]
 
-  run <experiment> [--variant V | --all] [--profile smoke|cpu|paper] [--seed N] [--force]
+  run <experiment> [--variant V | --all] [--profile smoke|cpu|paper] [--seed N] [--set path=value ...] [--force]
                                   train, extract LFW features, evaluate, write a run record
   list                            the experiments and their variants
   results [--experiment E] [--variant V] [--profile P]
@@ -16,6 +17,7 @@ const USAGE = `usage: sphereface <command> [options]
   diff <run-a> <run-b>            config, protocol, metrics and environment side by side
   cite <run-id>                   a BibTeX entry for the run (and the paper it reproduces)
   export --format model-index     Papers-with-Code model-index YAML of all runs
+  report [--check]                regenerate docs/reproduction.md from the records (--check: fail if stale)
 `;
 
 export async function main(argv: string[]): Promise<number> {
@@ -33,6 +35,7 @@ export async function main(argv: string[]): Promise<number> {
             profile: { type: 'string', default: 'cpu' },
             seed: { type: 'string', default: '0' },
             force: { type: 'boolean', default: false },
+            set: { type: 'string', multiple: true, default: [] },
           },
         });
         if (positionals.length !== 1) throw new UsageError('run needs exactly one experiment name');
@@ -44,7 +47,7 @@ export async function main(argv: string[]): Promise<number> {
         const variants = values.all ? definition.variants.map((v) => v.name) : [values.variant ?? definition.defaultVariant];
         const { runExperiment } = await import('./runner');
         for (const variant of variants) {
-          const record = await runExperiment({ root, experiment: definition.name, variant, profile, seed, force: values.force });
+          const record = await runExperiment({ root, experiment: definition.name, variant, profile, seed, overrides: values.set, force: values.force });
           console.log(formatShow(record));
         }
         return 0;
@@ -75,6 +78,16 @@ export async function main(argv: string[]): Promise<number> {
         const { values } = parseArgs({ args: rest, options: { format: { type: 'string', default: 'model-index' } } });
         if (values.format !== 'model-index') throw new UsageError(`unknown export format '${values.format}'; supported: model-index`);
         process.stdout.write(exportModelIndex(listRecords(root)));
+        return 0;
+      }
+      case 'report': {
+        const { values } = parseArgs({ args: rest, options: { check: { type: 'boolean', default: false } } });
+        const { path, upToDate } = writeReproductionReport(root, { check: values.check });
+        if (values.check && !upToDate) {
+          console.error(`${path} is stale: run \`npm run docs\` and commit it`);
+          return 1;
+        }
+        console.log(values.check ? `${path} is up to date` : `wrote ${path}`);
         return 0;
       }
       case undefined:

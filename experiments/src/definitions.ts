@@ -147,8 +147,37 @@ export function getExperiment(name: string): ExperimentDefinition {
   return found;
 }
 
-/** The fully resolved config of one variant at a profile and seed. */
-export function resolveConfig(experiment: string, variant: string, profile: Profile, seed: number): ExperimentConfig {
+/**
+ * Applies `path=value` overrides (e.g. `trainer.iterations=200`, `loss.options.m=3`) to a config. Values are
+ * parsed as JSON when they parse (numbers, booleans, arrays, objects), else taken as strings; the path must exist.
+ */
+export function applyOverrides(config: ExperimentConfig, overrides: readonly string[]): ExperimentConfig {
+  const out = structuredClone(config) as unknown as Record<string, unknown>;
+  for (const override of overrides) {
+    const eq = override.indexOf('=');
+    if (eq <= 0) throw new Error(`override '${override}' must look like path=value, e.g. trainer.iterations=200`);
+    const path = override.slice(0, eq).split('.');
+    const text = override.slice(eq + 1);
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      value = text;
+    }
+    let node = out;
+    for (const [i, key] of path.entries()) {
+      const isLast = i === path.length - 1;
+      const inLossOptions = path[0] === 'loss' && path[1] === 'options' && i === 2;
+      if (!(key in node) && !inLossOptions) throw new Error(`override '${override}': no field '${path.slice(0, i + 1).join('.')}' in the config`);
+      if (isLast) node[key] = value;
+      else node = node[key] as Record<string, unknown>;
+    }
+  }
+  return out as unknown as ExperimentConfig;
+}
+
+/** The fully resolved config of one variant at a profile and seed, with optional path=value overrides. */
+export function resolveConfig(experiment: string, variant: string, profile: Profile, seed: number, overrides: readonly string[] = []): ExperimentConfig {
   const definition = getExperiment(experiment);
   const chosen = definition.variants.find((v) => v.name === variant);
   if (!chosen) {
@@ -164,10 +193,12 @@ export function resolveConfig(experiment: string, variant: string, profile: Prof
     loss: structuredClone(chosen.loss),
   };
   // Reduced profiles anneal λ over their own length (see reducedLambdaSchedule); an explicit λ wins.
+  const iterations = applyOverrides(config, overrides).trainer.iterations;
   if (profile !== 'paper' && ['a-softmax', 'l-softmax', 'a-softmax-normfea'].includes(config.loss.name) && config.loss.options.lambda === undefined) {
-    config.loss.options = { ...config.loss.options, lambda: reducedLambdaSchedule(config.trainer.iterations) };
+    config.loss.options = { ...config.loss.options, lambda: reducedLambdaSchedule(iterations) };
   }
   if (definition.adjust) config = definition.adjust(config);
+  config = applyOverrides(config, overrides);
   // Record every loss option with its default filled in, so a changed default changes the run ID.
   config.loss.options = { ...getMarginLoss(config.loss.name, config.loss.options).options };
   return config;

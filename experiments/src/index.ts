@@ -5,3 +5,8 @@ export { citeBibtex, exportModelIndex, filterRecords, formatDiff, formatResults,
 export { codeVersion, CODE_PATHS, type CodeVersion } from './code-version';
 export { environmentInfo, type EnvironmentInfo } from './environment';
 export { artifactsRoot, repositoryRoot } from './paths';
+export { comparisonMarkdown, formatMeanStd, reproductionReport, scaleDifferences, summarise, type VariantSummary } from './summary';
+export { reproductionReportPath, writeReproductionReport } from './docs';
+export { ensureRuns, type EnsureRunsOptions } from './notebook-runs';
+export { runExperiment, type RunOptions } from './runner';
+export { readArtifact } from './artifacts';

@@ -43,6 +43,8 @@ export interface RunOptions {
   variant: string;
   profile: Profile;
   seed: number;
+  /** `path=value` changes to the resolved config (they change the run ID). */
+  overrides?: string[];
   /** Re-run even when a record with the same run ID exists. */
   force?: boolean;
   log?: (line: string) => void;
@@ -170,7 +172,7 @@ function summariseHistory(history: IterationRecord[]): Array<Record<string, numb
 export async function runExperiment(options: RunOptions): Promise<RunRecord> {
   const log = options.log ?? ((line: string) => console.log(line));
   const { root, experiment, variant, profile, seed } = options;
-  const config = validateConfig(resolveConfig(experiment, variant, profile, seed), listModels());
+  const config = validateConfig(resolveConfig(experiment, variant, profile, seed, options.overrides), listModels());
   const backend = await selectBackend({ log });
 
   log(`[1/5] data views (${config.data.train.dataset}, LFW ${config.data.test.pairsPerFold * 10} pairs)`);
@@ -247,7 +249,16 @@ export async function runExperiment(options: RunOptions): Promise<RunRecord> {
     }
   }
 
-  const metrics: RunRecord['metrics'] = { train: { loss: average('loss'), accuracy: average('accuracy'), iterations: trainer.iteration }, lfw: [] };
+  const metrics: RunRecord['metrics'] = {
+    train: {
+      loss: average('loss'),
+      accuracy: average('accuracy'),
+      iterations: trainer.iteration,
+      identities: train.identities.length,
+      images: trainCrops.kept.length,
+    },
+    lfw: [],
+  };
   if (lfw) {
     const images = pairImages(lfw);
     log(`[4/5] extracting LFW features of ${images.length} images (original and mirrored)`);
@@ -278,7 +289,7 @@ export async function runExperiment(options: RunOptions): Promise<RunRecord> {
     log('[4/5] embedding the training images');
     const { original, dim } = embedCrops(backbone, trainCrops);
     artifacts.push(writeArtifact(runDir, artifactsDir, 'train-features.f32', new Uint8Array(original.buffer)));
-    writeFileAtomic(join(runDir, 'train-labels.json'), JSON.stringify(Array.from(labels)));
+    artifacts.push(writeArtifact(runDir, artifactsDir, 'train-labels.json', new TextEncoder().encode(JSON.stringify(Array.from(labels)))));
     metrics.angularFisherScore = angularFisherScore({ rows: labels.length, cols: dim, data: original }, labels).afs;
   }
   trainer.dispose();

@@ -1,0 +1,27 @@
+#!/usr/bin/env node
+// CI check: executes every notebook at the smoke profile, headless, with records and artifacts in a scratch
+// folder (so the committed notebooks, records and docs stay untouched). Any cell error fails the run.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, '..');
+const scratch = join(root, '.cache', 'notebooks-smoke');
+rmSync(scratch, { recursive: true, force: true });
+mkdirSync(scratch, { recursive: true });
+
+const run = (command, args, env = {}) => {
+  const result = spawnSync(command, args, { cwd: root, stdio: 'inherit', env: { ...process.env, ...env } });
+  if (result.status !== 0) process.exit(result.status ?? 1);
+};
+
+// The tslab kernel type-checks notebook cells against the packages' declaration files.
+run(join(root, 'node_modules', '.bin', 'tsc'), ['-b']);
+const notebooks = readdirSync(here).filter((f) => f.endsWith('.ipynb')).sort().map((f) => join('notebooks', f));
+run('/usr/bin/python3', ['notebooks/execute.py', ...notebooks, '--out-dir', join(scratch, 'executed'), '-p', 'profile', '"smoke"', '--timeout', '1200'], {
+  SPHEREFACE_RECORDS: join(scratch, 'records'),
+  SPHEREFACE_ARTIFACTS: join(scratch, 'artifacts'),
+});
+console.log(`${notebooks.length} passed, 0 failed`);
