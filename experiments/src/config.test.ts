@@ -1,8 +1,7 @@
 import { listModels } from '@sphereface/models';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, PROFILES, validateConfig } from './config';
-import { EXPERIMENTS, reducedLambdaSchedule, resolveConfig } from './definitions';
-import { lambdaAt } from '@sphereface/loss';
+import { EXPERIMENTS, resolveConfig } from './definitions';
 
 describe('experiment configs', () => {
   it('every variant of every experiment resolves and validates at every profile', () => {
@@ -29,15 +28,20 @@ describe('experiment configs', () => {
     expect(bad({ data: { ...good.data, test: { ...good.data.test, pairsPerFold: 601 } } })).toThrow(/pairsPerFold/);
   });
 
-  it('records every loss option with its default, and scales λ to reduced runs', () => {
-    const smoke = resolveConfig('table3', 'a-softmax-m4', 'cpu', 0);
-    expect(smoke.loss.options).toEqual({ m: 4, gradient: 'exact', lambda: reducedLambdaSchedule(smoke.trainer.iterations) });
-    const schedule = smoke.loss.options.lambda as ReturnType<typeof reducedLambdaSchedule>;
-    const half = Math.round(smoke.trainer.iterations / 2);
-    expect(lambdaAt(half, schedule)).toBeCloseTo(5, 6);
-    expect(lambdaAt(half - 10, schedule)).toBeGreaterThan(5);
-    const paper = resolveConfig('table3', 'a-softmax-m4', 'paper', 0);
-    expect(paper.loss.options.lambda).toEqual({ base: 1000, gamma: 0.12, power: 1, lambdaMin: 5 });
+  it('records every loss option with its default, including the authors’ λ schedule', () => {
+    for (const profile of PROFILES) {
+      const config = resolveConfig('table3', 'a-softmax-m4', profile, 0);
+      expect(config.loss.options).toEqual({ m: 4, gradient: 'exact', lambda: { base: 1000, gamma: 0.12, power: 1, lambdaMin: 5 } });
+    }
+  });
+
+  it('applies path=value overrides, parsed as JSON, and rejects unknown paths', () => {
+    const config = resolveConfig('table3', 'a-softmax-m4', 'cpu', 0, ['trainer.iterations=200', 'loss.options.lambda=7', 'data.crop=[28,24]']);
+    expect(config.trainer.iterations).toBe(200);
+    expect(config.loss.options.lambda).toBe(7);
+    expect(config.data.crop).toEqual([28, 24]);
+    expect(() => resolveConfig('table3', 'a-softmax-m4', 'cpu', 0, ['trainer.iters=200'])).toThrow(/no field 'trainer.iters'/);
+    expect(() => resolveConfig('table3', 'a-softmax-m4', 'cpu', 0, ['trainer.iterations'])).toThrow(/path=value/);
   });
 
   it('rejects unknown experiments and variants with the known names', () => {

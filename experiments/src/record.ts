@@ -53,6 +53,8 @@ export interface RunRecord {
     angularFisherScore?: number;
   };
   paper: { lfw: number; source: string } | null;
+  /** The `--set path=value` changes made to the experiment's config (already part of identity.config). */
+  overrides?: string[];
   artifacts: ArtifactRef[];
   /** Executed notebooks that used this run, relative to the repository root. */
   notebooks?: string[];

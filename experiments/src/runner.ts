@@ -311,6 +311,7 @@ export async function runExperiment(options: RunOptions): Promise<RunRecord> {
     history: summariseHistory(history),
     metrics,
     paper: definition?.paper ?? null,
+    ...(options.overrides?.length ? { overrides: options.overrides } : {}),
     artifacts,
   };
   const path = writeRecord(root, record);

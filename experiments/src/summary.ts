@@ -1,3 +1,4 @@
+import { contentHash } from '@sphereface/data';
 import { EXPERIMENTS, getExperiment, profileBase } from './definitions';
 import type { ProtocolResult, RunRecord } from './record';
 
@@ -14,7 +15,8 @@ export interface VariantSummary {
   record: RunRecord;
 }
 
-const key = (r: RunRecord) => `${r.identity.config.experiment}\u0000${r.identity.config.variant}\u0000${r.identity.config.profile}`;
+/** Runs pool over seeds only when everything else in their config is equal (override runs stay apart). */
+const key = (r: RunRecord) => contentHash({ ...r.identity.config, seed: null });
 
 /** Groups records by experiment, variant and profile; the newest record per seed counts. */
 export function summarise(records: RunRecord[]): VariantSummary[] {
@@ -62,6 +64,7 @@ export function scaleDifferences(record: RunRecord): string {
   }
   if (c.trainer.clipGradNorm !== null) parts.push(`gradient norm clipped at ${c.trainer.clipGradNorm}`);
   if (c.data.test.pairsPerFold !== 600) parts.push(`LFW ${c.data.test.pairsPerFold * 10} of 6,000 pairs`);
+  if (record.overrides?.length) parts.push(`overrides ${record.overrides.map((o) => `\`${o}\``).join(', ')}`);
   return parts.join('; ') || 'none';
 }
 
