@@ -27,8 +27,12 @@ describe('summaries and the reproduction report', () => {
     expect(table).toMatch(/\| softmax \| 97\.88 \| not run yet \|/);
   });
 
-  it('reports only the requested profiles', () => {
+  it('reports only the requested profiles, and lists override runs apart', () => {
     expect(reproductionReport([a, b])).not.toContain(a.runId);
     expect(reproductionReport([a, b], ['smoke'])).toContain(a.runId);
+    const study = { ...fakeRecord({ seed: 2 }), overrides: ['trainer.iterations=300'] };
+    const report = reproductionReport([a, study], ['smoke']);
+    expect(report).toMatch(/\| a-softmax-m4 \(smoke\) \| 99\.42 \| 80\.00 \| 0 \|/);
+    expect(report).toMatch(new RegExp(`### Other recorded runs[\\s\\S]*${study.runId}.*\`trainer.iterations=300\``));
   });
 });

@@ -96,11 +96,31 @@ export function comparisonMarkdown(experiment: string, summaries: VariantSummary
   return [`### ${definition.title}`, '', definition.description, '', ...rows, '', `Paper numbers: ${sources.join('; ') || 'none reported'}.`].join('\n');
 }
 
-/** The reproduction report: one section per experiment, from the records of the given profiles only. */
+/**
+ * The reproduction report: one section per experiment from the records of the given profiles, made with the
+ * profile's own settings; runs with `--set` overrides (studies, diagnostics) are listed apart.
+ */
 export function reproductionReport(records: RunRecord[], profiles: readonly string[] = ['cpu', 'paper']): string {
-  const summaries = summarise(records.filter((r) => profiles.includes(r.identity.config.profile)));
+  const chosen = records.filter((r) => profiles.includes(r.identity.config.profile));
+  const summaries = summarise(chosen.filter((r) => !r.overrides?.length));
   const link = (s: VariantSummary, id: string) => `[\`${id}\`](../experiments/records/${s.profile}/${id}.json)`;
   const sections = EXPERIMENTS.map((e) => comparisonMarkdown(e.name, summaries, link));
+  const studies = chosen.filter((r) => r.overrides?.length).sort((a, b) => a.startedAt.localeCompare(b.startedAt));
+  if (studies.length) {
+    sections.push(
+      [
+        '### Other recorded runs (profile settings changed with `--set`)',
+        '',
+        '| run | experiment/variant | profile | overrides | LFW % (canonical) | train loss / accuracy |',
+        '|---|---|---|---|---|---|',
+        ...studies.map((r) => {
+          const c = r.identity.config;
+          const canonical = r.metrics.lfw.find((p) => p.protocol === 'canonical');
+          return `| [\`${r.runId}\`](../experiments/records/${c.profile}/${r.runId}.json) | ${c.experiment}/${c.variant} | ${c.profile} | ${r.overrides!.map((o) => `\`${o}\``).join(', ')} | ${canonical ? formatMeanStd(canonical) : '—'} | ${r.metrics.train.loss.toFixed(3)} / ${(100 * r.metrics.train.accuracy).toFixed(1)} % |`;
+        }),
+      ].join('\n'),
+    );
+  }
   return [
     '# Reproduction report',
     '',
