@@ -1,0 +1,471 @@
+// oneDNN kernels for @sphereface/native. Layouts are TensorFlow.js's: NHWC activations, HWIO filters, float32.
+// Every function is synchronous and writes into a caller-allocated Float32Array (zero-copy both ways).
+#include <napi.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+using namespace dnnl;
+using tag = memory::format_tag;
+using dt = memory::data_type;
+
+namespace {
+
+engine& eng() {
+  static engine e(engine::kind::cpu, 0);
+  return e;
+}
+stream& strm() {
+  static stream s(eng());
+  return s;
+}
+
+// ---------- argument helpers ----------
+
+float* f32(const Napi::Value& v, const char* what, size_t expect) {
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+    throw Napi::TypeError::New(v.Env(), std::string(what) + ": expected a Float32Array");
+  auto a = v.As<Napi::Float32Array>();
+  if (a.ElementLength() != expect)
+    throw Napi::RangeError::New(v.Env(), std::string(what) + ": expected " + std::to_string(expect) + " elements, got " +
+                                             std::to_string(a.ElementLength()));
+  return a.Data();
+}
+
+float* f32_or_null(const Napi::Value& v, const char* what, size_t expect) {
+  return v.IsNull() || v.IsUndefined() ? nullptr : f32(v, what, expect);
+}
+
+size_t length(const Napi::Value& v, const char* what) {
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+    throw Napi::TypeError::New(v.Env(), std::string(what) + ": expected a Float32Array");
+  return v.As<Napi::Float32Array>().ElementLength();
+}
+
+std::vector<int64_t> ints(const Napi::Value& v, size_t n, const char* what) {
+  if (!v.IsArray()) throw Napi::TypeError::New(v.Env(), std::string(what) + ": expected an array of integers");
+  auto a = v.As<Napi::Array>();
+  if (a.Length() != n)
+    throw Napi::RangeError::New(v.Env(), std::string(what) + ": expected " + std::to_string(n) + " integers");
+  std::vector<int64_t> out(n);
+  for (uint32_t i = 0; i < n; i++) out[i] = a.Get(i).As<Napi::Number>().Int64Value();
+  return out;
+}
+
+std::string key_of(const char* op, const std::vector<int64_t>& p, int flags) {
+  std::string k(op);
+  for (auto v : p) k += ',' + std::to_string(v);
+  return k + '/' + std::to_string(flags);
+}
+
+// Primitive descriptors and primitives are cached per shape: building them (implementation search, JIT) costs far
+// more than small convolutions. Node calls these functions from one thread; the mutex guards against worker threads.
+template <typename PD>
+struct Cached {
+  PD pd;
+  primitive prim;
+};
+template <typename PD>
+Cached<PD>& cached(std::unordered_map<std::string, std::unique_ptr<Cached<PD>>>& cache, const std::string& key,
+                   const std::function<PD()>& make) {
+  static std::mutex mu;
+  std::lock_guard<std::mutex> lock(mu);
+  auto it = cache.find(key);
+  if (it != cache.end()) return *it->second;
+  PD pd = make();
+  auto entry = std::make_unique<Cached<PD>>(Cached<PD>{pd, primitive(pd)});
+  return *cache.emplace(key, std::move(entry)).first->second;
+}
+
+// User data in the layout the primitive wants (a reorder into a temporary when the layouts differ).
+memory as_input(const memory::desc& want, const memory::desc& user_md, float* p) {
+  memory user(user_md, eng(), p);
+  if (want == user_md) return user;
+  memory m(want, eng());
+  reorder(user, m).execute(strm(), user, m);
+  return m;
+}
+
+// The primitive's output buffer: the user's memory when layouts agree, else a temporary reordered back by finish().
+struct Output {
+  memory user, mem;
+  Output(const memory::desc& want, const memory::desc& user_md, float* p)
+      : user(user_md, eng(), p), mem(want == user_md ? user : memory(want, eng())) {}
+  void finish() {
+    if (mem.get() != user.get()) reorder(mem, user).execute(strm(), mem, user);
+  }
+};
+
+// ---------- convolution ----------
+
+// p = [N,H,W,C, KH,KW,O, OH,OW, strideH,strideW, dilationH,dilationW (tfjs: 1 = none), padTop,padLeft,padBottom,padRight]
+struct Conv {
+  std::vector<int64_t> params;
+  int64_t n, h, w, c, kh, kw, o, oh, ow, sh, sw, dh, dw, pt, pl, pb, pr;
+  explicit Conv(const std::vector<int64_t>& p)
+      : params(p), n(p[0]), h(p[1]), w(p[2]), c(p[3]), kh(p[4]), kw(p[5]), o(p[6]), oh(p[7]), ow(p[8]), sh(p[9]), sw(p[10]),
+        dh(p[11]), dw(p[12]), pt(p[13]), pl(p[14]), pb(p[15]), pr(p[16]) {}
+  size_t src_size() const { return n * h * w * c; }
+  size_t wei_size() const { return kh * kw * c * o; }
+  size_t dst_size() const { return n * oh * ow * o; }
+  memory::dims src() const { return {n, c, h, w}; }
+  memory::dims wei() const { return {o, c, kh, kw}; }
+  memory::dims dst() const { return {n, o, oh, ow}; }
+  memory::dims strides() const { return {sh, sw}; }
+  memory::dims dil() const { return {dh - 1, dw - 1}; }
+  memory::dims padl() const { return {pt, pl}; }
+  memory::dims padr() const { return {pb, pr}; }
+  memory::desc user_src() const { return memory::desc(src(), dt::f32, tag::nhwc); }
+  memory::desc user_wei() const { return memory::desc(wei(), dt::f32, tag::hwio); }
+  memory::desc user_dst() const { return memory::desc(dst(), dt::f32, tag::nhwc); }
+  // Activations stay NHWC (jit:avx2 takes them directly; blocked layouts measured no faster here once their
+  // reorders are counted); filters use whatever layout the primitive prefers (reordered per call: they are small).
+  memory::desc any(const memory::dims& d) const { return memory::desc(d, dt::f32, tag::any); }
+  memory::desc bias() const { return memory::desc({o}, dt::f32, tag::a); }
+};
+
+Conv conv_arg(const Napi::Value& v) {
+  Conv c(ints(v, 17, "conv params"));
+  int64_t ohx = (c.h + c.pt + c.pb - ((c.kh - 1) * c.dh + 1)) / c.sh + 1;
+  int64_t owx = (c.w + c.pl + c.pr - ((c.kw - 1) * c.dw + 1)) / c.sw + 1;
+  if (ohx != c.oh || owx != c.ow)
+    throw Napi::RangeError::New(v.Env(), "conv params: output " + std::to_string(c.oh) + "x" + std::to_string(c.ow) +
+                                             " does not follow from input, padding and stride (" + std::to_string(ohx) +
+                                             "x" + std::to_string(owx) + ")");
+  return c;
+}
+
+convolution_forward::primitive_desc conv_fwd_pd(const Conv& s, bool bias, bool relu, prop_kind pk) {
+  auto d = bias ? convolution_forward::desc(pk, algorithm::convolution_direct, s.user_src(), s.any(s.wei()), s.bias(),
+                                            s.user_dst(), s.strides(), s.dil(), s.padl(), s.padr())
+                : convolution_forward::desc(pk, algorithm::convolution_direct, s.user_src(), s.any(s.wei()),
+                                            s.user_dst(), s.strides(), s.dil(), s.padl(), s.padr());
+  primitive_attr attr;
+  if (relu) {
+    post_ops po;
+    po.append_eltwise(1.f, algorithm::eltwise_relu, 0.f, 0.f);
+    attr.set_post_ops(po);
+  }
+  return convolution_forward::primitive_desc(d, attr, eng());
+}
+
+std::unordered_map<std::string, std::unique_ptr<Cached<convolution_forward::primitive_desc>>> fwd_cache;
+std::unordered_map<std::string, std::unique_ptr<Cached<convolution_backward_data::primitive_desc>>> bwd_data_cache;
+std::unordered_map<std::string, std::unique_ptr<Cached<convolution_backward_weights::primitive_desc>>> bwd_wei_cache;
+
+// conv2d(x, filter, bias | null, out, params, relu)
+Napi::Value Conv2d(const Napi::CallbackInfo& info) {
+  Conv s = conv_arg(info[4]);
+  float* x = f32(info[0], "conv2d x", s.src_size());
+  float* w = f32(info[1], "conv2d filter", s.wei_size());
+  float* b = f32_or_null(info[2], "conv2d bias", s.o);
+  float* y = f32(info[3], "conv2d out", s.dst_size());
+  bool relu = info[5].ToBoolean();
+  auto& e = cached<convolution_forward::primitive_desc>(fwd_cache, key_of("fwd", s.params, b ? 1 + 2 * relu : 2 * relu),
+                                                        [&] { return conv_fwd_pd(s, b != nullptr, relu, prop_kind::forward_training); });
+  memory src = as_input(e.pd.src_desc(), s.user_src(), x);
+  memory wei = as_input(e.pd.weights_desc(), s.user_wei(), w);
+  Output dst(e.pd.dst_desc(), s.user_dst(), y);
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_DST, dst.mem}};
+  if (b) args.emplace(DNNL_ARG_BIAS, memory(s.bias(), eng(), b));
+  e.prim.execute(strm(), args);
+  dst.finish();
+  strm().wait();
+  return info.Env().Undefined();
+}
+
+// conv2dBackpropInput(dy, filter, dx, params)
+Napi::Value Conv2dBackpropInput(const Napi::CallbackInfo& info) {
+  Conv s = conv_arg(info[3]);
+  float* dy = f32(info[0], "conv2dBackpropInput dy", s.dst_size());
+  float* w = f32(info[1], "conv2dBackpropInput filter", s.wei_size());
+  float* dx = f32(info[2], "conv2dBackpropInput out", s.src_size());
+  auto& e = cached<convolution_backward_data::primitive_desc>(bwd_data_cache, key_of("bwd_data", s.params, 0), [&] {
+    convolution_backward_data::desc d(algorithm::convolution_direct, s.user_src(), s.any(s.wei()), s.user_dst(),
+                                      s.strides(), s.dil(), s.padl(), s.padr());
+    return convolution_backward_data::primitive_desc(d, eng(), conv_fwd_pd(s, false, false, prop_kind::forward_training));
+  });
+  memory ddst = as_input(e.pd.diff_dst_desc(), s.user_dst(), dy);
+  memory wei = as_input(e.pd.weights_desc(), s.user_wei(), w);
+  Output dsrc(e.pd.diff_src_desc(), s.user_src(), dx);
+  e.prim.execute(strm(), {{DNNL_ARG_DIFF_DST, ddst}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_DIFF_SRC, dsrc.mem}});
+  dsrc.finish();
+  strm().wait();
+  return info.Env().Undefined();
+}
+
+// conv2dBackpropFilter(x, dy, dw, params)
+Napi::Value Conv2dBackpropFilter(const Napi::CallbackInfo& info) {
+  Conv s = conv_arg(info[3]);
+  float* x = f32(info[0], "conv2dBackpropFilter x", s.src_size());
+  float* dy = f32(info[1], "conv2dBackpropFilter dy", s.dst_size());
+  float* dw = f32(info[2], "conv2dBackpropFilter out", s.wei_size());
+  auto& e = cached<convolution_backward_weights::primitive_desc>(bwd_wei_cache, key_of("bwd_wei", s.params, 0), [&] {
+    convolution_backward_weights::desc d(algorithm::convolution_direct, s.user_src(), s.any(s.wei()), s.user_dst(),
+                                         s.strides(), s.dil(), s.padl(), s.padr());
+    return convolution_backward_weights::primitive_desc(d, eng(), conv_fwd_pd(s, false, false, prop_kind::forward_training));
+  });
+  memory src = as_input(e.pd.src_desc(), s.user_src(), x);
+  memory ddst = as_input(e.pd.diff_dst_desc(), s.user_dst(), dy);
+  Output dwei(e.pd.diff_weights_desc(), s.user_wei(), dw);
+  e.prim.execute(strm(), {{DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, ddst}, {DNNL_ARG_DIFF_WEIGHTS, dwei.mem}});
+  dwei.finish();
+  strm().wait();
+  return info.Env().Undefined();
+}
+
+// ---------- matmul ----------
+
+std::unordered_map<std::string, std::unique_ptr<Cached<matmul::primitive_desc>>> matmul_cache;
+
+// matmul(a, b, bias | null, out, [batchA, batchB, M, K, N], transposeA, transposeB, relu): out[batch, M, N];
+// a batch of 1 broadcasts. bias has N elements.
+Napi::Value MatMul(const Napi::CallbackInfo& info) {
+  auto p = ints(info[4], 5, "matmul dims");
+  int64_t ba = p[0], bb = p[1], m = p[2], k = p[3], n = p[4], bo = std::max(ba, bb);
+  if ((ba != bb && ba != 1 && bb != 1) || m < 1 || k < 1 || n < 1)
+    throw Napi::RangeError::New(info.Env(), "matmul dims: batches must match or be 1, sizes positive");
+  float* a = f32(info[0], "matmul a", ba * m * k);
+  float* b = f32(info[1], "matmul b", bb * k * n);
+  float* bias = f32_or_null(info[2], "matmul bias", n);
+  float* c = f32(info[3], "matmul out", bo * m * n);
+  bool ta = info[5].ToBoolean(), tb = info[6].ToBoolean(), relu = info[7].ToBoolean();
+  // Transposed operands are described by strides, not copied.
+  memory::desc a_md({ba, m, k}, dt::f32, ta ? memory::dims{m * k, 1, m} : memory::dims{m * k, k, 1});
+  memory::desc b_md({bb, k, n}, dt::f32, tb ? memory::dims{k * n, 1, k} : memory::dims{k * n, n, 1});
+  memory::desc c_md({bo, m, n}, dt::f32, tag::abc);
+  memory::desc bias_md({1, 1, n}, dt::f32, tag::abc);
+  int flags = ta | tb << 1 | relu << 2 | (bias != nullptr) << 3;
+  auto& e = cached<matmul::primitive_desc>(matmul_cache, key_of("matmul", p, flags), [&] {
+    auto d = bias ? matmul::desc(a_md, b_md, bias_md, c_md) : matmul::desc(a_md, b_md, c_md);
+    primitive_attr attr;
+    if (relu) {
+      post_ops po;
+      po.append_eltwise(1.f, algorithm::eltwise_relu, 0.f, 0.f);
+      attr.set_post_ops(po);
+    }
+    return matmul::primitive_desc(d, attr, eng());
+  });
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, memory(a_md, eng(), a)},
+                                       {DNNL_ARG_WEIGHTS, memory(b_md, eng(), b)},
+                                       {DNNL_ARG_DST, memory(c_md, eng(), c)}};
+  if (bias) args.emplace(DNNL_ARG_BIAS, memory(bias_md, eng(), bias));
+  e.prim.execute(strm(), args);
+  strm().wait();
+  return info.Env().Undefined();
+}
+
+// ---------- PReLU ----------
+// alpha broadcasts over x with period P = alpha's length (alpha's shape is a suffix of x's, up to leading ones).
+
+// prelu(x, alpha, out)
+Napi::Value Prelu(const Napi::CallbackInfo& info) {
+  size_t n = length(info[0], "prelu x"), period = length(info[1], "prelu alpha");
+  if (period == 0 || n % period) throw Napi::RangeError::New(info.Env(), "prelu: alpha length must divide x length");
+  const float* x = f32(info[0], "prelu x", n);
+  const float* al = f32(info[1], "prelu alpha", period);
+  float* y = f32(info[2], "prelu out", n);
+  int64_t rows = n / period;
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < rows; r++) {
+    const float* xr = x + r * period;
+    float* yr = y + r * period;
+    for (size_t j = 0; j < period; j++) yr[j] = xr[j] > 0 ? xr[j] : al[j] * xr[j];
+  }
+  return info.Env().Undefined();
+}
+
+// preluGrad(x, alpha, dy, dx, dalpha): dx = dy where x > 0 else alpha·dy; dalpha = Σ dy·x over x ≤ 0 (tfjs's rule).
+Napi::Value PreluGrad(const Napi::CallbackInfo& info) {
+  size_t n = length(info[0], "preluGrad x"), period = length(info[1], "preluGrad alpha");
+  if (period == 0 || n % period) throw Napi::RangeError::New(info.Env(), "preluGrad: alpha length must divide x length");
+  const float* x = f32(info[0], "preluGrad x", n);
+  const float* al = f32(info[1], "preluGrad alpha", period);
+  const float* dy = f32(info[2], "preluGrad dy", n);
+  float* dx = f32(info[3], "preluGrad dx", n);
+  float* da = f32(info[4], "preluGrad dalpha", period);
+  int64_t rows = n / period;
+  int threads = omp_get_max_threads();
+  std::vector<double> partial(static_cast<size_t>(threads) * period, 0.0);
+#pragma omp parallel num_threads(threads)
+  {
+    double* acc = partial.data() + static_cast<size_t>(omp_get_thread_num()) * period;
+#pragma omp for schedule(static)
+    for (int64_t r = 0; r < rows; r++) {
+      const float* xr = x + r * period;
+      const float* dyr = dy + r * period;
+      float* dxr = dx + r * period;
+      for (size_t j = 0; j < period; j++) {
+        bool pos = xr[j] > 0;
+        dxr[j] = pos ? dyr[j] : al[j] * dyr[j];
+        acc[j] += pos ? 0.0 : static_cast<double>(dyr[j]) * xr[j];
+      }
+    }
+  }
+  for (size_t j = 0; j < period; j++) {
+    double s = 0;
+    for (int t = 0; t < threads; t++) s += partial[t * period + j];
+    da[j] = static_cast<float>(s);
+  }
+  return info.Env().Undefined();
+}
+
+// ---------- element-wise and reductions ----------
+// tfjs's cpu kernels run these as one closure call (plus index arithmetic) per element, single-threaded; over the
+// 11M-weight FC layer the SGD update alone spends seconds there.
+
+constexpr int64_t kParallelMin = 1 << 15;  // below this, thread start-up costs more than the loop
+
+template <typename Op>
+void binary_loop(Op op, const float* a, size_t na, const float* b, size_t nb, float* y, size_t n) {
+  const int64_t N = static_cast<int64_t>(n);
+  if (na == n && nb == n) {
+#pragma omp parallel for schedule(static) if (N > kParallelMin)
+    for (int64_t i = 0; i < N; i++) y[i] = op(a[i], b[i]);
+  } else if (na == n && nb == 1) {
+    const float s = b[0];
+#pragma omp parallel for schedule(static) if (N > kParallelMin)
+    for (int64_t i = 0; i < N; i++) y[i] = op(a[i], s);
+  } else if (nb == n && na == 1) {
+    const float s = a[0];
+#pragma omp parallel for schedule(static) if (N > kParallelMin)
+    for (int64_t i = 0; i < N; i++) y[i] = op(s, b[i]);
+  } else if (na == n) {  // b repeats with period nb
+    const int64_t rows = N / nb, P = nb;
+#pragma omp parallel for schedule(static) if (N > kParallelMin)
+    for (int64_t r = 0; r < rows; r++)
+      for (int64_t j = 0; j < P; j++) y[r * P + j] = op(a[r * P + j], b[j]);
+  } else {  // a repeats with period na
+    const int64_t rows = N / na, P = na;
+#pragma omp parallel for schedule(static) if (N > kParallelMin)
+    for (int64_t r = 0; r < rows; r++)
+      for (int64_t j = 0; j < P; j++) y[r * P + j] = op(a[j], b[r * P + j]);
+  }
+}
+
+enum BinaryOp { kAdd = 0, kSub = 1, kMul = 2, kDiv = 3 };
+
+// binary(op, a, b, out): out has the length of the longer operand; the shorter one has length 1 or repeats with a
+// period dividing it (the caller checks that its shape is a suffix of out's).
+Napi::Value Binary(const Napi::CallbackInfo& info) {
+  int op = info[0].As<Napi::Number>().Int32Value();
+  size_t na = length(info[1], "binary a"), nb = length(info[2], "binary b"), n = std::max(na, nb);
+  size_t shorter = std::min(na, nb);
+  if (shorter == 0 || n % shorter) throw Napi::RangeError::New(info.Env(), "binary: operand lengths must divide each other");
+  const float* a = f32(info[1], "binary a", na);
+  const float* b = f32(info[2], "binary b", nb);
+  float* y = f32(info[3], "binary out", n);
+  switch (op) {
+    case kAdd: binary_loop([](float u, float v) { return u + v; }, a, na, b, nb, y, n); break;
+    case kSub: binary_loop([](float u, float v) { return u - v; }, a, na, b, nb, y, n); break;
+    case kMul: binary_loop([](float u, float v) { return u * v; }, a, na, b, nb, y, n); break;
+    case kDiv: binary_loop([](float u, float v) { return u / v; }, a, na, b, nb, y, n); break;
+    default: throw Napi::RangeError::New(info.Env(), "binary: unknown op " + std::to_string(op));
+  }
+  return info.Env().Undefined();
+}
+
+// square(x, out)
+Napi::Value Square(const Napi::CallbackInfo& info) {
+  size_t n = length(info[0], "square x");
+  const float* x = f32(info[0], "square x", n);
+  float* y = f32(info[1], "square out", n);
+  const int64_t N = static_cast<int64_t>(n);
+#pragma omp parallel for schedule(static) if (N > kParallelMin)
+  for (int64_t i = 0; i < N; i++) y[i] = x[i] * x[i];
+  return info.Env().Undefined();
+}
+
+// sum(x, out, rows, cols, overRows): x viewed as [rows, cols]; overRows: out[cols] = column sums (leading axes
+// reduced), else out[rows] = row sums (trailing axes reduced). Accumulates in double, as tfjs's JS loops do.
+Napi::Value Sum(const Napi::CallbackInfo& info) {
+  int64_t rows = info[2].As<Napi::Number>().Int64Value(), cols = info[3].As<Napi::Number>().Int64Value();
+  bool over_rows = info[4].ToBoolean();
+  const float* x = f32(info[0], "sum x", rows * cols);
+  float* y = f32(info[1], "sum out", over_rows ? cols : rows);
+  if (!over_rows) {
+    if (rows == 1) {  // a full reduction: split the one row across threads
+      double total = 0;
+#pragma omp parallel for schedule(static) reduction(+ : total) if (cols > kParallelMin)
+      for (int64_t j = 0; j < cols; j++) total += x[j];
+      y[0] = static_cast<float>(total);
+    } else {
+#pragma omp parallel for schedule(static) if (rows * cols > kParallelMin)
+      for (int64_t r = 0; r < rows; r++) {
+        double acc = 0;
+        for (int64_t j = 0; j < cols; j++) acc += x[r * cols + j];
+        y[r] = static_cast<float>(acc);
+      }
+    }
+    return info.Env().Undefined();
+  }
+  int threads = rows * cols > kParallelMin ? omp_get_max_threads() : 1;
+  std::vector<double> partial(static_cast<size_t>(threads) * cols, 0.0);
+#pragma omp parallel num_threads(threads)
+  {
+    double* acc = partial.data() + static_cast<size_t>(omp_get_thread_num()) * cols;
+#pragma omp for schedule(static)
+    for (int64_t r = 0; r < rows; r++)
+      for (int64_t j = 0; j < cols; j++) acc[j] += x[r * cols + j];
+  }
+  for (int64_t j = 0; j < cols; j++) {
+    double total = 0;
+    for (int t = 0; t < threads; t++) total += partial[t * cols + j];
+    y[j] = static_cast<float>(total);
+  }
+  return info.Env().Undefined();
+}
+
+// ---------- threads / info ----------
+
+Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
+  int n = info[0].As<Napi::Number>().Int32Value();
+  if (n < 1) throw Napi::RangeError::New(info.Env(), "setNumThreads: need at least 1 thread");
+  omp_set_num_threads(n);
+  return info.Env().Undefined();
+}
+
+Napi::Value GetNumThreads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), omp_get_max_threads()); }
+
+Napi::Value Version(const Napi::CallbackInfo& info) {
+  const dnnl_version_t* v = dnnl_version();
+  return Napi::String::New(info.Env(), std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch));
+}
+
+// Wraps a function so oneDNN's C++ exceptions reach JS as Errors naming the call.
+template <Napi::Value (*F)(const Napi::CallbackInfo&)>
+Napi::Value guarded(const Napi::CallbackInfo& info) {
+  try {
+    return F(info);
+  } catch (const dnnl::error& e) {
+    throw Napi::Error::New(info.Env(), std::string("oneDNN: ") + e.what() + " (status " + std::to_string(e.status) + ")");
+  }
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("conv2d", Napi::Function::New(env, guarded<Conv2d>));
+  exports.Set("conv2dBackpropInput", Napi::Function::New(env, guarded<Conv2dBackpropInput>));
+  exports.Set("conv2dBackpropFilter", Napi::Function::New(env, guarded<Conv2dBackpropFilter>));
+  exports.Set("matmul", Napi::Function::New(env, guarded<MatMul>));
+  exports.Set("prelu", Napi::Function::New(env, guarded<Prelu>));
+  exports.Set("preluGrad", Napi::Function::New(env, guarded<PreluGrad>));
+  exports.Set("binary", Napi::Function::New(env, guarded<Binary>));
+  exports.Set("square", Napi::Function::New(env, guarded<Square>));
+  exports.Set("sum", Napi::Function::New(env, guarded<Sum>));
+  exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads));
+  exports.Set("getNumThreads", Napi::Function::New(env, GetNumThreads));
+  exports.Set("dnnlVersion", Napi::Function::New(env, Version));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(sphereface_native, Init)

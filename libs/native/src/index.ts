@@ -1,0 +1,5 @@
+export { registerNativeBackend, NATIVE_BACKEND } from './backend';
+export type { NativeBackendInfo } from './backend';
+export { loadNativeAddon, ADDON_PATH } from './loader';
+export type { NativeAddon } from './loader';
+export { nativeKernelCalls } from './kernels';
