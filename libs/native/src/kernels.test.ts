@@ -1,0 +1,166 @@
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, expect, it } from 'vitest';
+import { registerNativeBackend } from './backend';
+import { nativeKernelCalls } from './kernels';
+import { describeNative, mulberry, onBackend, randArray, relErr } from './testing/native';
+
+// Float32 sums of up to a few hundred products: oneDNN and the cpu backend differ by summation order only.
+const TOL = 1e-4;
+
+type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
+/** SphereConv2D emits pad [[0,0],[1,1],[1,1],[0,0]] (Caffe pad 1); tfjs-layers convs emit 'same'/'valid'. */
+const CAFFE: Pad = [[0, 0], [1, 1], [1, 1], [0, 0]];
+
+/** Asserts that running f made oneDNN calls of `kernel`, and no cpu fallbacks of it. */
+function expectNative<T>(kernel: string, f: () => Promise<T>): Promise<T> {
+  const before = nativeKernelCalls()[kernel];
+  return f().then((r) => {
+    const after = nativeKernelCalls()[kernel];
+    expect(after.native, `${kernel} ran through the addon`).toBeGreaterThan(before.native);
+    expect(after.fallback, `${kernel} did not fall back to cpu`).toBe(before.fallback);
+    return r;
+  });
+}
+
+async function compare(f: () => tf.Tensor[], tol = TOL): Promise<void> {
+  const native = await onBackend('native', f);
+  const cpu = await onBackend('cpu', f);
+  expect(native.map((t) => t.shape)).toEqual(cpu.map((t) => t.shape));
+  native.forEach((t, i) => expect(relErr(t.values, cpu[i].values), `output ${i}`).toBeLessThan(tol));
+}
+
+describeNative('native kernels against the cpu backend', () => {
+  beforeAll(() => {
+    registerNativeBackend();
+  });
+
+  const rng = mulberry(7);
+  const convCases: { h: number; w: number; ci: number; co: number; k: number; stride: number; pad: Pad }[] = [];
+  for (const stride of [1, 2]) {
+    for (const pad of [CAFFE, 'same', 'valid'] as Pad[]) {
+      for (const [h, w] of [[8, 6], [7, 9], [8, 7]]) convCases.push({ h, w, ci: 1 + Math.floor(rng() * 6), co: 1 + Math.floor(rng() * 9), k: 3, stride, pad });
+    }
+  }
+  convCases.push({ h: 9, w: 8, ci: 4, co: 6, k: 1, stride: 1, pad: 'valid' }, { h: 11, w: 10, ci: 3, co: 5, k: 5, stride: 2, pad: 'same' });
+
+  for (const c of convCases) {
+    const name = `${c.k}×${c.k} stride ${c.stride} pad ${JSON.stringify(c.pad)} on ${c.h}×${c.w}×${c.ci} → ${c.co}`;
+    const n = 2;
+    const x = randArray(rng, n * c.h * c.w * c.ci), w = randArray(rng, c.k * c.k * c.ci * c.co), b = randArray(rng, c.co);
+    const r = randArray(rng, n * (c.h + 2) * (c.w + 2) * c.co); // weights of the scalar loss, cut to the output size
+
+    it(`Conv2D + Conv2DBackpropInput + Conv2DBackpropFilter: ${name}`, async () => {
+      const f = () => {
+        const xt = tf.tensor4d(x, [n, c.h, c.w, c.ci]), wt = tf.tensor4d(w, [c.k, c.k, c.ci, c.co]);
+        const conv = (a: tf.Tensor, k: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, k as tf.Tensor4D, c.stride, c.pad);
+        const y = conv(xt, wt);
+        const rt = tf.tensor(r.subarray(0, y.size), y.shape);
+        const [dx, dw] = tf.grads((a: tf.Tensor, k: tf.Tensor) => tf.sum(tf.mul(conv(a, k), rt)))([xt, wt]);
+        return [y, dx, dw];
+      };
+      await expectNative('Conv2D', () => expectNative('Conv2DBackpropInput', () => expectNative('Conv2DBackpropFilter', () => compare(f))));
+    });
+
+    it(`FusedConv2D (bias, as SphereConv2D) and its gradients: ${name}`, async () => {
+      const f = () => {
+        const xt = tf.tensor4d(x, [n, c.h, c.w, c.ci]), wt = tf.tensor4d(w, [c.k, c.k, c.ci, c.co]), bt = tf.tensor1d(b);
+        const conv = (a: tf.Tensor, k: tf.Tensor, bb: tf.Tensor) =>
+          tf.fused.conv2d({ x: a as tf.Tensor4D, filter: k as tf.Tensor4D, strides: c.stride, pad: c.pad, bias: bb });
+        const y = conv(xt, wt, bt);
+        const rt = tf.tensor(r.subarray(0, y.size), y.shape);
+        return [y, ...tf.grads((a: tf.Tensor, k: tf.Tensor, bb: tf.Tensor) => tf.sum(tf.mul(conv(a, k, bb), rt)))([xt, wt, bt])];
+      };
+      await expectNative('FusedConv2D', () => compare(f));
+    });
+  }
+
+  it('FusedConv2D with relu and prelu activations', async () => {
+    const x = randArray(rng, 2 * 7 * 6 * 3), w = randArray(rng, 9 * 3 * 4), b = randArray(rng, 4), alpha = randArray(rng, 4);
+    for (const activation of ['relu', 'prelu'] as const) {
+      await expectNative('FusedConv2D', () =>
+        compare(() => [
+          tf.fused.conv2d({
+            x: tf.tensor4d(x, [2, 7, 6, 3]), filter: tf.tensor4d(w, [3, 3, 3, 4]), strides: 2, pad: CAFFE, bias: tf.tensor1d(b),
+            activation, preluActivationWeights: activation === 'prelu' ? tf.tensor3d(alpha, [1, 1, 4]) : undefined,
+          }),
+        ]),
+      );
+    }
+  });
+
+  it('falls back to the cpu kernel for what oneDNN does not take (NCHW, ceil rounding)', async () => {
+    const x = randArray(rng, 2 * 3 * 7 * 6), w = randArray(rng, 9 * 3 * 4);
+    const before = nativeKernelCalls().Conv2D.fallback;
+    await compare(() => [tf.conv2d(tf.tensor4d(x, [2, 3, 7, 6]), tf.tensor4d(w, [3, 3, 3, 4]), 1, 'same', 'NCHW')]);
+    // 8×6 input, 3×3, stride 2, pad 0: (8 − 3)/2 + 1 = 3.5 rows, which 'ceil' makes 4 and oneDNN's floor 3.
+    const x8 = randArray(rng, 2 * 8 * 6 * 3);
+    await compare(() => [tf.conv2d(tf.tensor4d(x8, [2, 8, 6, 3]), tf.tensor4d(w, [3, 3, 3, 4]), 2, 0, 'NHWC', 1, 'ceil')]);
+    expect(nativeKernelCalls().Conv2D.fallback).toBe(before + 2);
+  });
+
+  const matmulCases: { a: number[]; b: number[]; ta: boolean; tb: boolean }[] = [
+    { a: [5, 7], b: [7, 3], ta: false, tb: false },
+    { a: [7, 5], b: [7, 3], ta: true, tb: false },
+    { a: [5, 7], b: [3, 7], ta: false, tb: true },
+    { a: [7, 5], b: [3, 7], ta: true, tb: true },
+    { a: [4, 5, 6], b: [4, 6, 2], ta: false, tb: false },
+    { a: [4, 6, 5], b: [1, 6, 2], ta: true, tb: false },
+    { a: [1, 5, 6], b: [3, 2, 6], ta: false, tb: true },
+  ];
+  for (const c of matmulCases) {
+    it(`BatchMatMul and gradients: ${JSON.stringify(c.a)}${c.ta ? 'ᵀ' : ''} × ${JSON.stringify(c.b)}${c.tb ? 'ᵀ' : ''}`, async () => {
+      const a = randArray(rng, c.a.reduce((p, q) => p * q)), b = randArray(rng, c.b.reduce((p, q) => p * q));
+      const f = () => {
+        const at = tf.tensor(a, c.a), bt = tf.tensor(b, c.b);
+        const mm = (p: tf.Tensor, q: tf.Tensor) => tf.matMul(p, q, c.ta, c.tb);
+        const y = mm(at, bt);
+        const rt = tf.tensor(randArray(mulberry(y.size), y.size), y.shape);
+        // tfjs's BatchMatMul gradient does not reduce broadcast batch dims (on any backend): forward only there.
+        if (c.a.length === 3 && c.a[0] !== c.b[0]) return [y];
+        return [y, ...tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.sum(tf.mul(mm(p, q), rt)))([at, bt])];
+      };
+      await expectNative('BatchMatMul', () => compare(f));
+    });
+  }
+
+  it('_FusedMatMul (bias, relu) as tf.layers.dense emits it, with gradients', async () => {
+    const a = randArray(rng, 6 * 10), b = randArray(rng, 10 * 4), bias = randArray(rng, 4);
+    for (const activation of ['linear', 'relu'] as const) {
+      const f = () => {
+        const [at, bt, ct] = [tf.tensor2d(a, [6, 10]), tf.tensor2d(b, [10, 4]), tf.tensor1d(bias)];
+        const mm = (p: tf.Tensor, q: tf.Tensor, s: tf.Tensor) => tf.fused.matMul({ a: p as tf.Tensor2D, b: q as tf.Tensor2D, bias: s, activation });
+        return [mm(at, bt, ct), ...tf.grads((p: tf.Tensor, q: tf.Tensor, s: tf.Tensor) => tf.sum(tf.square(mm(p, q, s))))([at, bt, ct])];
+      };
+      await expectNative('_FusedMatMul', () => compare(f));
+    }
+  });
+
+  it('Prelu (per-channel alpha, as SphereFace PReLU layers) and its gradients through the native gradient kernel', async () => {
+    const x = randArray(rng, 2 * 5 * 4 * 6), alpha = randArray(rng, 6), r = randArray(rng, x.length);
+    const f = () => {
+      const [xt, at, rt] = [tf.tensor4d(x, [2, 5, 4, 6]), tf.tensor3d(alpha, [1, 1, 6]), tf.tensor4d(r, [2, 5, 4, 6])];
+      return [tf.prelu(xt, at as tf.Tensor as tf.Tensor4D), ...tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.sum(tf.mul(tf.prelu(p, q), rt)))([xt, at])];
+    };
+    await expectNative('Prelu', () => expectNative('SphereFaceNativePreluGrad', () => compare(f)));
+  });
+
+  it('element-wise Add/Sub/Multiply/RealDiv: same shape, scalar on either side, trailing broadcast', async () => {
+    const a = randArray(rng, 3 * 4 * 5), b = randArray(rng, 3 * 4 * 5).map((v) => v + Math.sign(v)); // |b| ≥ 1 for RealDiv
+    const shapes: [number[], number[]][] = [[[3, 4, 5], [3, 4, 5]], [[3, 4, 5], []], [[], [3, 4, 5]], [[3, 4, 5], [5]], [[4, 5], [3, 4, 5]], [[3, 4, 5], [1, 1, 5]]];
+    for (const op of [tf.add, tf.sub, tf.mul, tf.div]) {
+      for (const [sa, sb] of shapes) {
+        const take = (v: Float32Array, s: number[]) => tf.tensor(v.subarray(0, s.reduce((p, q) => p * q, 1)), s);
+        await compare(() => [op(take(a, sa), take(b, sb))]);
+      }
+    }
+    expect(nativeKernelCalls().RealDiv.native).toBeGreaterThanOrEqual(shapes.length);
+  });
+
+  it('Sum over leading, trailing and all axes (keepDims too), Square', async () => {
+    const x = randArray(rng, 3 * 4 * 5 * 6);
+    for (const [axis, keepDims] of [[[0, 1, 2], false], [[2, 3], false], [null, false], [[0], true], [[3], true], [[1, 2], false]] as [number[] | null, boolean][]) {
+      await compare(() => [tf.sum(tf.tensor4d(x, [3, 4, 5, 6]), axis ?? undefined, keepDims)]);
+    }
+    await expectNative('Square', () => compare(() => [tf.square(tf.tensor1d(x))]));
+  });
+});
