@@ -10,6 +10,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { ArrayBatchProvider } from '../src/array-provider';
 import { selectBackend, type BackendChoice } from '../src/backend';
@@ -56,79 +57,83 @@ function trainingFlops(backbone: tf.LayersModel, classes: number): number {
   return 2 * macs * BATCH;
 }
 
-interface Row { backend: string; model: string; size: string; stepS: number; ips: number; gflops: number; note?: string }
+interface Row { backend: string; model: string; size: string; stepS: number; ips: number; load: number }
 const rows: Row[] = [];
 const flopsOf = new Map<string, number>();
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-async function benchTfjs(label: string, configs: Config[]): Promise<void> {
-  for (const c of configs) {
-    const key = `${c.model}@${c.size.join('x')}`;
-    const backbone = createModel(c.model, { inputSize: c.size, seed: 1 });
-    const { model: headModel } = marginHeadModel({ numClasses: CLASSES, loss: 'a-softmax', inputDim: 512, seed: 2 });
-    const n = BATCH;
-    const images = Float32Array.from({ length: n * c.size[0] * c.size[1] * 3 }, (_, i) => Math.sin(i * 0.37));
-    const labels = Int32Array.from({ length: n }, (_, i) => i % CLASSES);
-    const provider = new ArrayBatchProvider(images, labels, [...c.size, 3], CLASSES, 3);
-    const trainer = new Trainer(backbone, headModel, provider, { batchSize: BATCH, maxIter: 1e9, mirror: false, progress: 'none' });
-    const flops = trainingFlops(backbone, CLASSES);
-    flopsOf.set(key, flops);
-    const times: number[] = [];
-    for (let i = 0; i < WARMUP + STEPS; i++) {
-      const r = await trainer.step();
-      if (i >= WARMUP) times.push(r.stepSeconds);
-    }
-    const stepS = median(times);
-    rows.push({ backend: label, model: c.model, size: c.size.join('x'), stepS, ips: BATCH / stepS, gflops: flops / stepS / 1e9 });
-    console.error(`${label} ${key}: ${stepS.toFixed(3)} s/step (${times.map((t) => t.toFixed(2)).join(', ')})`);
-    trainer.dispose();
-    backbone.dispose();
-    headModel.dispose();
+async function benchTfjs(label: string, c: Config, warmup = WARMUP, steps = STEPS): Promise<void> {
+  const key = `${c.model}@${c.size.join('x')}`;
+  const backbone = createModel(c.model, { inputSize: c.size, seed: 1 });
+  const { model: headModel } = marginHeadModel({ numClasses: CLASSES, loss: 'a-softmax', inputDim: 512, seed: 2 });
+  const images = Float32Array.from({ length: BATCH * c.size[0] * c.size[1] * 3 }, (_, i) => Math.sin(i * 0.37));
+  const labels = Int32Array.from({ length: BATCH }, (_, i) => i % CLASSES);
+  const provider = new ArrayBatchProvider(images, labels, [...c.size, 3], CLASSES, 3);
+  const trainer = new Trainer(backbone, headModel, provider, { batchSize: BATCH, maxIter: 1e9, mirror: false, progress: 'none' });
+  const flops = trainingFlops(backbone, CLASSES);
+  flopsOf.set(key, flops);
+  const times: number[] = [];
+  for (let i = 0; i < warmup + steps; i++) {
+    const r = await trainer.step();
+    if (i >= warmup) times.push(r.stepSeconds);
   }
+  const stepS = median(times);
+  rows.push({ backend: label, model: c.model, size: c.size.join('x'), stepS, ips: BATCH / stepS, load: loadavg()[0] });
+  console.error(`${label} ${key}: ${stepS.toFixed(3)} s/step (${times.map((t) => t.toFixed(2)).join(', ')})`);
+  trainer.dispose();
+  backbone.dispose();
+  headModel.dispose();
 }
 
-function benchTorch(configs: Config[]): void {
-  if (!existsSync(PYTHON)) {
-    console.error(`torch: ${PYTHON} not found; skipped`);
-    return;
-  }
+function benchTorch(c: Config): void {
   const script = join(import.meta.dirname, 'bench_step_torch.py');
-  const spec = JSON.stringify({ configs, batch: BATCH, classes: CLASSES, steps: Math.max(STEPS, 5), warmup: 5, threads: 2 });
+  const spec = JSON.stringify({ configs: [c], batch: BATCH, classes: CLASSES, steps: Math.max(STEPS, 5), warmup: 5, threads: 2 });
   const res = spawnSync(PYTHON, [script, spec], { encoding: 'utf8', maxBuffer: 1 << 24 });
   if (res.status !== 0) {
     console.error(`torch: skipped (${(res.stderr || res.error?.message || '').trim().split('\n').pop()})`);
     return;
   }
-  for (const line of res.stdout.trim().split('\n')) {
-    const r = JSON.parse(line) as { model: string; size: string; step_s: number; times: number[]; torch: string; blas: string };
-    const flops = flopsOf.get(`${r.model}@${r.size}`)!;
-    rows.push({ backend: `torch ${r.torch} (2 threads, ${r.blas})`, model: r.model, size: r.size, stepS: r.step_s, ips: BATCH / r.step_s, gflops: flops / r.step_s / 1e9 });
-    console.error(`torch ${r.model}@${r.size}: ${r.step_s.toFixed(3)} s/step (${r.times.map((t) => t.toFixed(2)).join(', ')})`);
-  }
+  const r = JSON.parse(res.stdout.trim()) as { model: string; size: string; step_s: number; times: number[]; torch: string; blas: string };
+  rows.push({ backend: `torch ${r.torch} (2 threads, ${r.blas})`, model: r.model, size: r.size, stepS: r.step_s, ips: BATCH / r.step_s, load: loadavg()[0] });
+  console.error(`torch ${r.model}@${r.size}: ${r.step_s.toFixed(3)} s/step (${r.times.map((t) => t.toFixed(2)).join(', ')})`);
 }
 
-const order: BackendChoice[] = ['node-gpu', 'node', 'wasm'];
-for (const choice of order) {
+// Which tfjs backends exist here (a forced choice throws when it cannot be activated).
+const available: { choice: BackendChoice; label: string }[] = [];
+for (const choice of ['node-gpu', 'node', 'wasm'] as BackendChoice[]) {
   try {
     const info = await selectBackend({ force: choice, log: console.error });
-    await benchTfjs(choice === 'wasm' ? `tfjs wasm (SIMD ${info.wasm?.simd}, ${info.wasm?.threads} thread) + kernels` : `tfjs ${choice}`, CONFIGS);
+    available.push({ choice, label: choice === 'wasm' ? `tfjs wasm (SIMD ${info.wasm?.simd}, ${info.wasm?.threads} thread) + kernels` : `tfjs ${choice}` });
   } catch (e) {
     console.error(`${choice}: unavailable (${(e as Error).message.split('\n')[0]})`);
   }
 }
-if (CPU_CONFIGS.length) {
-  await selectBackend({ force: 'cpu', log: console.error });
-  registerConvGradientKernels('cpu');
-  await benchTfjs('tfjs cpu + conv-gradient kernels', CPU_CONFIGS);
+const withTorch = !args.includes('--no-torch') && existsSync(PYTHON);
+if (!withTorch) console.error(`torch: not run (${args.includes('--no-torch') ? '--no-torch' : `${PYTHON} not found`})`);
+
+// Config by config, torch right before the tfjs runs, so that both see similar load on a shared machine.
+for (const c of CONFIGS) {
+  if (withTorch) benchTorch(c);
+  for (const { choice, label } of available) {
+    await selectBackend({ force: choice, log: null });
+    await benchTfjs(label, c);
+  }
+  if (CPU_CONFIGS.includes(c)) {
+    await selectBackend({ force: 'cpu', log: null });
+    registerConvGradientKernels('cpu');
+    // One step: the cpu backend has no per-shape compilation to warm up, and each step takes tens of seconds.
+    await benchTfjs('tfjs cpu + conv-gradient kernels (1 step)', c, 0, 1);
+  }
 }
-if (!args.includes('--no-torch')) benchTorch(CONFIGS);
 
 const torchOf = (r: Row) => rows.find((t) => t.backend.startsWith('torch') && t.model === r.model && t.size === r.size);
 console.log(`\nTraining step, batch ${BATCH}, A-Softmax m=4 over ${CLASSES} classes, median of ${STEPS} after ${WARMUP} warm-up (torch: 5 after 5)\n`);
-console.log('| backend | model | input | s/step | images/s | GFLOP/s | × torch |');
-console.log('|---|---|---|---|---|---|---|');
+console.log('| backend | model | input | s/step | images/s | GFLOP/s | × torch | load avg |');
+console.log('|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
   const t = torchOf(r);
-  console.log(`| ${r.backend} | ${r.model} | ${r.size} | ${r.stepS.toFixed(3)} | ${r.ips.toFixed(1)} | ${r.gflops.toFixed(1)} | ${t ? (r.stepS / t.stepS).toFixed(2) : 'n/a'} |`);
+  const flops = flopsOf.get(`${r.model}@${r.size}`);
+  console.log(`| ${r.backend} | ${r.model} | ${r.size} | ${r.stepS.toFixed(3)} | ${r.ips.toFixed(1)} | ${flops ? (flops / r.stepS / 1e9).toFixed(1) : 'n/a'} | ${t ? (r.stepS / t.stepS).toFixed(2) : 'n/a'} | ${r.load.toFixed(1)} |`);
 }
+console.log(`(load avg: 1-minute load average of this ${cpus().length}-core machine after each measurement; the machine is shared)`);
 for (const [k, f] of flopsOf) console.log(`FLOPs/step ${k}: ${(f / 1e9).toFixed(2)} GFLOP`);

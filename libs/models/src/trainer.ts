@@ -179,12 +179,11 @@ export class Trainer {
         const loss = this.head.loss({ features, labels: batch.labels, iteration: iter + 1 });
         metrics = tf.tidy(() => {
           // Recorded on the tape but not on the loss path, so no gradient flows through these.
-          const f = features;
-          const predicted = tf.argMax(this.head.apply(f) as tf.Tensor2D, 1);
+          const predicted = tf.argMax(this.head.apply(features) as tf.Tensor2D, 1);
           return [
             tf.mean(tf.cast(tf.equal(predicted, tf.cast(batch.labels, 'int32')), 'float32')),
-            tf.mul(tf.mean(this.head.targetAngles(f, batch.labels)), 180 / Math.PI),
-            tf.mean(tf.norm(f, 'euclidean', 1)),
+            tf.mul(tf.mean(this.head.targetAngles(features, batch.labels)), 180 / Math.PI),
+            tf.mean(tf.norm(features, 'euclidean', 1)),
           ].map((t) => tf.keep(t));
         });
         return loss;
