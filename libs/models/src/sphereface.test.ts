@@ -30,7 +30,7 @@ describe('SphereFace model registry', () => {
     const model = createModel('sphereface20');
     expect(model.countParams()).toBe(22_670_656);
     model.dispose();
-  });
+  }, 30_000);
 
   for (const name of listModels()) {
     const depth = Number(name.replace('sphereface', ''));
@@ -79,7 +79,7 @@ describe('SphereFace model registry', () => {
       if (n.endsWith('_prelu/alpha')) expect(Array.from(new Set(t.dataSync()))).toEqual([0.25]);
     }
     model.dispose();
-  });
+  }, 30_000);
 });
 
 describe.each(listModels())('conformance: %s', (name) => {
@@ -102,5 +102,5 @@ describe.each(listModels())('conformance: %s', (name) => {
     tf.dispose([value, ...Object.values(grads)]);
     expect(tf.memory().numTensors).toBe(before);
     model.dispose();
-  });
+  }, 60_000);
 });
