@@ -74,6 +74,20 @@ describe('Trainer', () => {
     headModel.dispose();
   });
 
+  it("with A-Softmax's Caffe backward, re-normalises the stored class weights after each update (as the Caffe layer)", async () => {
+    const backbone = tf.sequential({ layers: [tf.layers.flatten({ inputShape: [1, 1, 3] }), tf.layers.dense({ units: 4 })] });
+    const { model: headModel } = marginHeadModel({ numClasses: 3, loss: 'a-softmax', lossOptions: { gradient: 'caffe' }, inputDim: 4, seed: 5 });
+    const provider = new ArrayBatchProvider(Float32Array.from([0.5, -1, 2, 1, 0.25, -0.5, -2, 1, 0]), Int32Array.from([0, 1, 2]), [1, 1, 3], 3, 1);
+    const trainer = new Trainer(backbone, headModel, provider, { batchSize: 3, maxIter: 2, mirror: false, progress: 'none' });
+    const columnNorms = () => Array.from(tf.tidy(() => tf.norm(headModel.getWeights()[0], 'euclidean', 0)).dataSync());
+    expect(columnNorms().some((n) => Math.abs(n - 1) > 0.01)).toBe(true); // xavier init is not unit-norm
+    await trainer.step();
+    columnNorms().forEach((n) => expect(n).toBeCloseTo(1, 5));
+    trainer.dispose();
+    backbone.dispose();
+    headModel.dispose();
+  });
+
   it('trains SphereFace-4 (×0.25, 28×24) with A-Softmax on AT&T faces: loss falls, closed-set accuracy, no leaks, JSONL log', async () => {
     const logFile = join(tmp, 'att.jsonl');
     const run = attTrainer({ widthMultiplier: 0.25, seed: 11, iters: 120, logFile });

@@ -15,7 +15,7 @@ type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; at
 type TensorInfo = tf.TensorInfo;
 
 const BACKEND = 'wasm';
-const registered = new Set<string>();
+const convGradientsRegistered = new Set<string>();
 
 /** Wrap a kernel input as a Tensor; the extra reference keeps the caller's data alive when the wrapper is disposed. */
 function wrap(backend: tf.KernelBackend, info: TensorInfo | undefined): tf.Tensor {
@@ -128,7 +128,7 @@ function isPlainConv(attrs: Attrs): boolean {
  * for benchmarks only: the tests use the stock cpu kernels as the reference.
  */
 export function registerConvGradientKernels(backendName: string): void {
-  if (registered.has(backendName)) return;
+  if (convGradientsRegistered.has(backendName)) return;
   const stockInput = tf.getKernel('Conv2DBackpropInput', backendName);
   if (!stockInput) throw new Error(`registerConvGradientKernels: backend '${backendName}' has no Conv2DBackpropInput (is its package imported?)`);
   const stockFilter = tf.getKernel('Conv2DBackpropFilter', backendName);
@@ -156,7 +156,7 @@ export function registerConvGradientKernels(backendName: string): void {
       return release(backend, out);
     }) as tf.KernelFunc,
   });
-  registered.add(backendName);
+  convGradientsRegistered.add(backendName);
 }
 
 function swapLast(t: tf.Tensor): tf.Tensor {
@@ -166,11 +166,13 @@ function swapLast(t: tf.Tensor): tf.Tensor {
 }
 
 /** Registers the training kernels on the wasm backend. Idempotent; call before or after setBackend('wasm'). */
+let wasmMatMulRegistered = false;
+
 export function registerWasmTrainingKernels(): void {
-  if (registered.has(BACKEND)) return;
+  if (wasmMatMulRegistered) return;
   const stockMatMul = tf.getKernel('BatchMatMul', BACKEND);
   if (!stockMatMul) throw new Error('registerWasmTrainingKernels: import @tensorflow/tfjs-backend-wasm first (wasm kernels not found)');
-  if (tf.getKernel('Conv2DBackpropFilter', BACKEND)) {
+  if (!convGradientsRegistered.has(BACKEND) && tf.getKernel('Conv2DBackpropFilter', BACKEND)) {
     throw new Error('registerWasmTrainingKernels: wasm already has Conv2DBackpropFilter; this shim targets tfjs-backend-wasm 4.22.0');
   }
   tf.unregisterKernel('BatchMatMul', BACKEND);
@@ -208,5 +210,6 @@ export function registerWasmTrainingKernels(): void {
       return out;
     }) as tf.KernelFunc,
   });
+  wasmMatMulRegistered = true;
   registerConvGradientKernels(BACKEND);
 }
