@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,24 +10,12 @@ import { extractEmbeddings } from './embed';
 import { TrainingHealthError } from './health';
 import { marginHeadModel } from './margin-head';
 import { Progress } from './progress';
-import { createModel } from './sphereface';
-import { loadAttFaces } from './testing/att-faces';
-import { latestCheckpoint, Trainer, type IterationRecord, type TrainerConfig } from './trainer';
+import { attData, attTrainer, ATT_SIZE } from './testing/att-run';
+import { latestCheckpoint, Trainer, type IterationRecord } from './trainer';
 
 const tmp = mkdtempSync(join(tmpdir(), 'sf-trainer-'));
-const SIZE: [number, number] = [28, 24];
-const att = loadAttFaces(SIZE, 7);
-
-function attTrainer(opts: { widthMultiplier: number; seed: number; iters: number } & Partial<TrainerConfig>) {
-  const { widthMultiplier, seed, iters, ...config } = opts;
-  const backbone = createModel('sphereface4', { inputSize: SIZE, widthMultiplier, seed });
-  // λ reaches its floor (5) at half of the run (§7: the authors' constants are written for 28k iterations).
-  const lambda = { base: 1000, gamma: 199 / (iters / 2), power: 1, lambdaMin: 5 };
-  const { model: headModel } = marginHeadModel({ numClasses: att.numClasses, loss: 'a-softmax', lossOptions: { lambda }, inputDim: 512, seed: seed + 100 });
-  const provider = new ArrayBatchProvider(att.train.images, att.train.labels, [...SIZE, 3], att.numClasses, seed + 200);
-  const trainer = new Trainer(backbone, headModel, provider, { batchSize: 32, maxIter: iters, lrSteps: [Math.round(iters * 0.75)], progress: 'none', seed, ...config });
-  return { trainer, backbone, headModel, dispose: () => { trainer.dispose(); backbone.dispose(); headModel.dispose(); } };
-}
+const SIZE = ATT_SIZE;
+const att = attData();
 
 function weightsOf(...models: tf.LayersModel[]): Float32Array[] {
   return models.flatMap((m) => m.getWeights().map((w) => w.dataSync() as Float32Array));
@@ -145,6 +134,38 @@ describe('Trainer', () => {
     full.dispose();
     resumed.dispose();
   }, 120_000);
+
+  it('a process killed with SIGKILL at an arbitrary moment resumes from its last complete checkpoint and matches an uninterrupted run', async () => {
+    const dir = join(tmp, 'ckpt-kill');
+    const common = { widthMultiplier: 0.125, iters: 400, batchSize: 8 };
+    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'testing/att-child.ts'), JSON.stringify({ ...common, seed: 41, checkpointDir: dir, checkpointEvery: 1 })], {
+      cwd: join(import.meta.dirname, '..'),
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const exited = new Promise<void>((done) => child.on('exit', () => done()));
+    // Kill once a few checkpoints exist, with a random delay so the kill may land mid-write.
+    const deadline = Date.now() + 90_000;
+    while ((latestCheckpoint(dir) === null || JSON.parse(readFileSync(join(dir, 'latest.json'), 'utf8')).iteration < 3) && Date.now() < deadline) {
+      if (child.exitCode !== null) throw new Error(`child exited early: ${stderr}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await new Promise((r) => setTimeout(r, Math.random() * 300));
+    child.kill('SIGKILL');
+    await exited;
+    const resumed = attTrainer({ ...common, seed: 77, checkpointDir: dir });
+    await resumed.trainer.restore(latestCheckpoint(dir)!);
+    const from = resumed.trainer.iteration;
+    expect(from).toBeGreaterThanOrEqual(3);
+    await resumed.trainer.run({ until: from + 2 });
+    const full = attTrainer({ ...common, seed: 41 });
+    await full.trainer.run({ until: from + 2 });
+    const a = weightsOf(full.backbone, full.headModel), b = weightsOf(resumed.backbone, resumed.headModel);
+    a.forEach((w, i) => expect(b[i]).toEqual(w));
+    full.dispose();
+    resumed.dispose();
+  }, 150_000);
 
   it('stops a diverging run with a diagnosis instead of training on', async () => {
     const logFile = join(tmp, 'diverge.jsonl');

@@ -294,8 +294,11 @@ export class Trainer {
     rmSync(final, { recursive: true, force: true });
     renameSync(tmp, final);
     writeFileAtomic(join(dir, LATEST_FILE), JSON.stringify({ name, iteration: this.iteration }));
-    const old = readdirSync(dir).filter((d) => d.startsWith('ckpt-')).sort().slice(0, -this.config.keepCheckpoints);
-    for (const d of old) rmSync(join(dir, d), { recursive: true, force: true });
+    const entries = readdirSync(dir);
+    const old = entries.filter((d) => d.startsWith('ckpt-')).sort().slice(0, -this.config.keepCheckpoints);
+    // Half-written folders of a killed run (the pid differs) are never referenced by latest.json.
+    const stale = entries.filter((d) => d.startsWith('.tmp-ckpt-'));
+    for (const d of [...old, ...stale]) rmSync(join(dir, d), { recursive: true, force: true });
     return final;
   }
 
