@@ -19,7 +19,7 @@ const convGradientsRegistered = new Set<string>();
 
 /** Wrap a kernel input as a Tensor; the extra reference keeps the caller's data alive when the wrapper is disposed. */
 function wrap(backend: tf.KernelBackend, info: TensorInfo | undefined): tf.Tensor {
-  if (!info) throw new Error("wasm training kernel: missing input");
+  if (!info) throw new Error('conv-gradient kernel: missing input');
   backend.incRef(info.dataId);
   return tf.engine().makeTensorFromTensorInfo(info);
 }
