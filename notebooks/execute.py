@@ -1,8 +1,11 @@
 #!/usr/bin/python3
 """Execute tslab notebooks headless, as CI and `npm run notebooks` do.
 
-Runs each notebook with nbclient and the repository's tslab kernelspec, with the kernel's working folder at
-the repository root (so notebooks import the workspace packages). Parameters override the cell tagged
+Runs each notebook with nbclient and the repository's tslab kernelspec. Notebooks import the workspace
+packages by name (the kernel preloads tsx; types come from the packages' built declarations). The kernel's
+working folder is notebooks/, not the repository root: tslab's TypeScript watcher aborts a cell with
+"Unexpected pending rebuildTimer" when files appear under its folder while the cell runs (crop caches,
+artifacts), and nothing is written under notebooks/ during a run. Parameters override the cell tagged
 `parameters`, as papermill does: a cell tagged `injected-parameters` is inserted after it, assigning the
 new values (the parameters cell must declare them with `let`). Errors are never allowed: the first failing
 cell stops the run, and the exit status is 1.
@@ -107,7 +110,7 @@ def main():
         nbformat.validator.normalize(nb)
         inject_parameters(nb, params)
         start = time.monotonic()
-        client = NotebookClient(nb, kernel_name="tslab", timeout=args.timeout, resources={"metadata": {"path": str(ROOT)}})
+        client = NotebookClient(nb, kernel_name="tslab", timeout=args.timeout, resources={"metadata": {"path": str(ROOT / "notebooks")}})
         try:
             client.execute()
         except CellExecutionError as error:

@@ -2,15 +2,15 @@
 // CI check: executes every notebook at the smoke profile, headless, with records and artifacts in a scratch
 // folder (so the committed notebooks, records and docs stay untouched). Any cell error fails the run.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..');
-const scratch = join(root, '.cache', 'notebooks-smoke');
-rmSync(scratch, { recursive: true, force: true });
-mkdirSync(scratch, { recursive: true });
+// A scratch folder for this run's records and artifacts, so committed records stay untouched.
+const scratch = mkdtempSync(join(tmpdir(), 'sphereface-notebooks-'));
 
 const run = (command, args, env = {}) => {
   const result = spawnSync(command, args, { cwd: root, stdio: 'inherit', env: { ...process.env, ...env } });
