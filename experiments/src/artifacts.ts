@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { sha256Hex } from '@sphereface/data';
+import { sha256Hex } from '@sphereface/common';
 import { artifactsRoot, repositoryRoot } from './paths';
 import type { RunRecord } from './record';
 

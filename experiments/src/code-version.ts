@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { sha256Hex } from '@sphereface/data';
+import { sha256Hex } from '@sphereface/common';
 
 /** The code a run was made with: what `git` knows about the libraries and the experiment definitions. */
 export interface CodeVersion {

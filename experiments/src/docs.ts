@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { writeFileAtomic } from '@sphereface/models';
+import { writeFileAtomic } from '@sphereface/common';
 import { listRecords } from './record';
 import { reproductionReport } from './summary';
 

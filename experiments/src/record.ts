@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { contentHash } from '@sphereface/data';
-import { writeFileAtomic } from '@sphereface/models';
+import { contentHash } from '@sphereface/common';
+import { writeFileAtomic } from '@sphereface/common';
 import type { ExperimentConfig } from './config';
 import type { CodeVersion } from './code-version';
 import type { EnvironmentInfo } from './environment';

@@ -2,7 +2,6 @@ import * as tf from '@tensorflow/tfjs';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import {
-  contentHash,
   cropsToTensor,
   datasetViewHash,
   LANDMARK_SOURCES,
@@ -11,7 +10,6 @@ import {
   loadLfwPairs,
   pairImages,
   pairsViewHash,
-  sha256Hex,
   type CropSet,
   type IdentityDataset,
   type LfwPairsWithData,
@@ -27,9 +25,9 @@ import {
   marginHeadModel,
   selectBackend,
   Trainer,
-  writeFileAtomic,
   type IterationRecord,
 } from '@sphereface/models';
+import { contentHash, sha256Hex, writeFileAtomic } from '@sphereface/common';
 import { validateConfig, type ExperimentConfig, type Profile } from './config';
 import { codeVersion } from './code-version';
 import { getExperiment, resolveConfig } from './definitions';

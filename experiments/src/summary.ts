@@ -1,4 +1,4 @@
-import { contentHash } from '@sphereface/data';
+import { contentHash } from '@sphereface/common';
 import { EXPERIMENTS, getExperiment, profileBase } from './definitions';
 import type { ProtocolResult, RunRecord } from './record';
 

@@ -13,7 +13,7 @@ import {
   alignFace, alignmentTemplate, applyAffine, cacheDir, centreCrop, decodeImageFile, type Image, loadAttFaces,
   loadCelebaSubset, loadLfwPairs, type Point,
 } from '../src/index';
-import { writeFileAtomic } from '../src/fsutil';
+import { writeFileAtomic } from '@sphereface/common';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,

@@ -4,7 +4,7 @@ import {
   SPHEREFACE_TEMPLATE_MATLAB, similarityTransform, warpAffine,
 } from './align';
 import type { Image } from './image';
-import { mulberry32 } from './prng';
+import { mulberry32 } from '@sphereface/common';
 
 const rng = mulberry32(1234);
 const rand = (lo: number, hi: number) => lo + (hi - lo) * rng();

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_ALIGN } from './align';
 import { cropCacheKey, loadCrops } from './crop-cache';
 import { loadAttFaces } from './datasets';
-import { sha256Hex } from './hash';
+import { sha256Hex } from '@sphereface/common';
 import { cropImage } from './process';
 import { dataRoot, haveDataset } from './test-data';
 import { generateFaces } from './test-images';

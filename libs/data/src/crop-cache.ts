@@ -4,8 +4,8 @@ import { type AlignOptions, DEFAULT_ALIGN, type Point, SPHEREFACE_TEMPLATE_MATLA
 import { imageSha256 } from './datasets';
 import { DECODER_ID } from './decode';
 import { DataError, type OnBad, type Skipped } from './errors';
-import { writeFileAtomic } from './fsutil';
-import { contentHash, sha256Hex } from './hash';
+import { writeFileAtomic } from '@sphereface/common';
+import { contentHash, sha256Hex } from '@sphereface/common';
 import { cacheDir } from './paths';
 import { CropPool } from './worker-pool';
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { type AlignOptions, type Point } from './align';
 import { DECODER_ID } from './decode';
 import { DataError, type OnBad, SkipLog, type Skipped } from './errors';
-import { contentHash, sha256Hex } from './hash';
+import { contentHash, sha256Hex } from '@sphereface/common';
 import { type LandmarkSource, LANDMARK_SOURCES, readLandmarks } from './landmarks';
 import { readManifest } from './manifest';
 import { type DataRoot, datasetDir } from './paths';

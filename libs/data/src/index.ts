@@ -11,7 +11,6 @@ export {
 } from './datasets';
 export { DECODER_ID, decodeImageFile, decodeJpeg, decodePgm } from './decode';
 export { DataError, DatasetMissingError, type OnBad, type Skipped, formatSkipped } from './errors';
-export { canonicalJson, contentHash, sha256Hex } from './hash';
 export { type Image, normalisePixel } from './image';
 export { type LandmarkSource, type LandmarkTable, LANDMARK_SOURCES, parseLandmarks, readLandmarks } from './landmarks';
 export {
@@ -20,6 +19,6 @@ export {
 } from './lfw';
 export { type ManifestProblem, type ManifestReport, assertManifestOk, readManifest, verifyManifest } from './manifest';
 export { type DataRoot, type DatasetName, DATASET_NAMES, KNOWN_FILES, cacheDir, datasetDir, repoRoot, resolveDataRoot } from './paths';
-export { type Rng, mulberry32, permutation, rngFor, shuffleInPlace } from './prng';
+export { type Rng, permutation, rngFor, shuffleInPlace } from './prng';
 export { type CropResult, type CropTask, cropImage } from './process';
 export { CropPool } from './worker-pool';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { alignFace, alignmentTemplate, applyAffine, DEFAULT_ALIGN, similarityTransform } from './align';
 import { decodeImageFile } from './decode';
-import { sha256Hex } from './hash';
+import { sha256Hex } from '@sphereface/common';
 import { LANDMARK_SOURCES, readLandmarks } from './landmarks';
 import { LFW_IMAGES, loadLfwPairs, pairImages, pairsViewHash, parsePeople } from './lfw';
 import { readManifest } from './manifest';

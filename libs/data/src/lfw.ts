@@ -4,7 +4,7 @@ import { type AlignOptions } from './align';
 import type { CropItem } from './crop-cache';
 import { DECODER_ID } from './decode';
 import { DataError, type OnBad, SkipLog, type Skipped } from './errors';
-import { contentHash } from './hash';
+import { contentHash } from '@sphereface/common';
 import { type LandmarkSource, LANDMARK_SOURCES, readLandmarks, type LandmarkTable } from './landmarks';
 import { readManifest } from './manifest';
 import { type DataRoot, datasetDir } from './paths';

@@ -2,7 +2,7 @@ import { mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { sha256Hex } from './hash';
+import { sha256Hex } from '@sphereface/common';
 import { assertManifestOk, verifyManifest } from './manifest';
 import { datasetDir } from './paths';
 import { dataRoot, haveDataset } from './test-data';

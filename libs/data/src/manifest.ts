@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataError } from './errors';
-import { writeFileAtomic } from './fsutil';
-import { sha256Hex } from './hash';
+import { writeFileAtomic } from '@sphereface/common';
+import { sha256Hex } from '@sphereface/common';
 import { cacheDir } from './paths';
 
 export const MANIFEST_NAME = 'MANIFEST.sha256';

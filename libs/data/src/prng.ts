@@ -3,19 +3,9 @@
  * 2^32, fine for shuffling and coin flips, not for cryptography). Independent streams
  * (per epoch, per purpose) are seeded by mixing the integers with the murmur3 finaliser.
  */
-export type Rng = () => number;
+import { mulberry32 } from '@sphereface/common';
 
-/** Uniform floats in [0, 1). */
-export function mulberry32(seed: number): Rng {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export type Rng = () => number;
 
 function fmix32(h: number): number {
   h ^= h >>> 16;

@@ -3,7 +3,8 @@ import { bestThresholdAccuracy, evaluateLfwProtocols, insightfaceKFold, INSIGHTF
 import { verificationMetrics } from './roc';
 import { lfwTenFold } from './ten-fold';
 import { matlabStd, referenceBestThreshold, referenceInsightface } from './testing/reference';
-import { concatRows, mulberry32, sumNormalisedRows, syntheticPairs } from './testing/synthetic';
+import { mulberry32 } from '@sphereface/common';
+import { concatRows, sumNormalisedRows, syntheticPairs } from './testing/synthetic';
 
 describe('best-threshold (opensphere)', () => {
   it('hand case: the best single threshold, the highest one on ties', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { equalErrorRate, rocAuc, rocCurve, tarAtFar, verificationMetrics } from './roc';
 import { referenceAuc, referenceEer, referenceTarAtFar } from './testing/reference';
-import { mulberry32 } from './testing/synthetic';
+import { mulberry32 } from '@sphereface/common';
 
 /** Scores and labels from separate lists of same and different scores. */
 function labelled(sameScores: number[], diffScores: number[]) {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { gridThreshold, lfwTenFold, strictAccuracy } from './ten-fold';
 import { matlabStd, referenceEvaluationM, referenceGetAccuracy, referenceGridHits } from './testing/reference';
-import { mulberry32 } from './testing/synthetic';
+import { mulberry32 } from '@sphereface/common';
 
 type Pair = [number[], number[], boolean];
 

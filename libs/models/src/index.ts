@@ -16,5 +16,5 @@ export { Progress } from './progress';
 export type { ProgressMode, ProgressRecord } from './progress';
 export { extractEmbeddings } from './embed';
 export type { FlipFusion } from './embed';
-export { fileSystemHandler, writeFileAtomic } from './io';
+export { fileSystemHandler } from './io';
 export { Rng } from './rng';

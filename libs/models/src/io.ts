@@ -1,13 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { writeFileAtomic } from '@sphereface/common';
 import { join } from 'node:path';
-
-/** Write a file atomically: a reader sees the old content or the new one, never a partial file. */
-export function writeFileAtomic(path: string, data: string | Uint8Array): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, path);
-}
 
 const MODEL_JSON = 'model.json';
 const WEIGHTS_BIN = 'weights.bin';

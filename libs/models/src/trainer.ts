@@ -3,7 +3,8 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renam
 import { dirname, join } from 'node:path';
 import { lambdaAt, type LambdaOption } from '@sphereface/loss';
 import { HealthMonitor, TrainingHealthError, type HealthOptions } from './health';
-import { fileSystemHandler, writeFileAtomic } from './io';
+import { writeFileAtomic } from '@sphereface/common';
+import { fileSystemHandler } from './io';
 import { findMarginHead, type MarginHead } from './margin-head';
 import { Progress, type ProgressMode } from './progress';
 import { Rng } from './rng';

@@ -5,17 +5,7 @@
  * identity part and a partly correlated noise, so that flip fusion averages some noise away.
  */
 
-/** mulberry32: a small, fast, seedable PRNG returning uniforms in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '@sphereface/common';
 
 /** Standard normal samples by Box–Muller. */
 export function gaussianSource(seed: number): () => number {

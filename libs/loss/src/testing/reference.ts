@@ -174,17 +174,8 @@ export function referenceCaffeBackward(m: number, inputs: ReferenceInputs): { dx
   return { dx, dW };
 }
 
-/** A small deterministic PRNG (mulberry32) so test inputs are reproducible. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Test inputs are reproducible: the shared mulberry32 stream. */
+export { mulberry32 as seededRandom } from '@sphereface/common';
 
 export function randomMatrix(rows: number, cols: number, random: () => number, scale = 1): Matrix {
   return Array.from({ length: rows }, () => Array.from({ length: cols }, () => (random() * 2 - 1) * scale));
