@@ -120,7 +120,6 @@ export function referenceEvaluationM(
   const L = toPlain(featureLs);
   const R = toPlain(featureRs);
   const n = L.length;
-  const d = L[0].length;
   const fold = L.map((_, i) => Math.ceil((i + 1) / (n / folds)));
   const flags = Array.from(same, (s) => (s ? 1 : -1));
   const ACCs: number[] = [];
