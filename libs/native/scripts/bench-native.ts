@@ -7,7 +7,7 @@
  *                                               [--no-wasm] [--no-torch] [--profile]
  *
  * FLOPs follow libs/models/scripts/bench-step.ts: conv / FC / classifier multiply-adds of forward + dX + dW (no dX for
- * conv1), 2 FLOP per MAC; element-wise work is not counted. Peak: see PEAK below. --profile runs one extra step per
+ * conv1), 2 FLOP per MAC; element-wise work is not counted. Peak: see peak() below. --profile runs one extra step per
  * config under tf.profile on native and splits its wall time into oneDNN kernels, other (cpu) kernels by name, and
  * the rest (JS: tape, tidy, allocation).
  */
@@ -116,49 +116,50 @@ async function profileStep(trainer: Trainer, key: string): Promise<void> {
   );
 }
 
-async function benchTfjs(label: string, profile: boolean): Promise<void> {
-  for (const c of CONFIGS) {
-    const { trainer, dispose } = setup(c);
-    const times: number[] = [];
-    for (let i = 0; i < WARMUP + STEPS; i++) {
-      const r = await trainer.step();
-      if (i >= WARMUP) times.push(r.stepSeconds);
-    }
-    if (profile) await profileStep(trainer, keyOf(c));
-    rows.push({ backend: label, key: keyOf(c), stepS: median(times), times });
-    console.error(`${label} ${keyOf(c)}: ${median(times).toFixed(3)} s/step (${times.map((t) => t.toFixed(2)).join(', ')})`);
-    dispose();
+async function benchTfjs(label: string, c: Config, profile: boolean): Promise<void> {
+  const { trainer, dispose } = setup(c);
+  const times: number[] = [];
+  for (let i = 0; i < WARMUP + STEPS; i++) {
+    const r = await trainer.step();
+    if (i >= WARMUP) times.push(r.stepSeconds);
   }
+  if (profile) await profileStep(trainer, keyOf(c));
+  rows.push({ backend: label, key: keyOf(c), stepS: median(times), times });
+  console.error(`${label} ${keyOf(c)}: ${median(times).toFixed(3)} s/step (${times.map((t) => t.toFixed(2)).join(', ')})`);
+  dispose();
 }
 
-function benchTorch(): void {
+function benchTorch(c: Config): void {
   if (!existsSync(PYTHON)) return void console.error(`torch: ${PYTHON} not found; skipped`);
-  const spec = JSON.stringify({ configs: CONFIGS, batch: BATCH, classes: CLASSES, steps: Math.max(STEPS, 5), warmup: 5, threads: availableParallelism() });
+  const spec = JSON.stringify({ configs: [c], batch: BATCH, classes: CLASSES, steps: Math.max(STEPS, 5), warmup: 5, threads: availableParallelism() });
   const res = spawnSync(PYTHON, [TORCH_SCRIPT, spec], { encoding: 'utf8', maxBuffer: 1 << 24 });
   if (res.status !== 0) return void console.error(`torch: skipped (${(res.stderr || res.error?.message || '').trim().split('\n').pop()})`);
-  for (const line of res.stdout.trim().split('\n')) {
-    const r = JSON.parse(line) as { model: string; size: string; step_s: number; times: number[]; torch: string; blas: string };
-    rows.push({ backend: `torch ${r.torch} (${availableParallelism()} threads, ${r.blas})`, key: `${r.model}@${r.size}`, stepS: r.step_s, times: r.times });
-    console.error(`torch ${r.model}@${r.size}: ${r.step_s.toFixed(3)} s/step (${r.times.map((t) => t.toFixed(2)).join(', ')})`);
-  }
+  const r = JSON.parse(res.stdout.trim()) as { model: string; size: string; step_s: number; times: number[]; torch: string; blas: string };
+  rows.push({ backend: `torch ${r.torch} (${availableParallelism()} threads, ${r.blas})`, key: `${r.model}@${r.size}`, stepS: r.step_s, times: r.times });
+  console.error(`torch ${r.model}@${r.size}: ${r.step_s.toFixed(3)} s/step (${r.times.map((t) => t.toFixed(2)).join(', ')})`);
 }
 
 const native = registerNativeBackend();
-if (!(await tf.setBackend(NATIVE_BACKEND))) throw new Error("bench-native: tf.setBackend('native') returned false");
+const nativeLabel = `tfjs native (oneDNN ${native.dnnl}, ${native.threads} threads)`;
 console.error(`native: oneDNN ${native.dnnl}, ${native.threads} threads`);
-await benchTfjs(`tfjs native (oneDNN ${native.dnnl}, ${native.threads} threads)`, args.includes('--profile'));
-if (!args.includes('--no-wasm')) {
-  const info = await selectBackend({ force: 'wasm', log: console.error });
-  await benchTfjs(`tfjs wasm (SIMD ${info.wasm?.simd}, ${info.wasm?.threads} thread) + models kernels`, false);
+// Config by config, each backend in turn: the machine's load drifts over minutes, so the sides of each comparison
+// are measured as close together as possible.
+for (const c of CONFIGS) {
+  if (!(await tf.setBackend(NATIVE_BACKEND))) throw new Error("bench-native: tf.setBackend('native') returned false");
+  await benchTfjs(nativeLabel, c, args.includes('--profile'));
+  if (!args.includes('--no-torch')) benchTorch(c);
+  if (!args.includes('--no-wasm')) {
+    const info = await selectBackend({ force: 'wasm', log: null });
+    await benchTfjs(`tfjs wasm (SIMD ${info.wasm?.simd}, ${info.wasm?.threads} thread) + models kernels`, c, false);
+  }
 }
-if (!args.includes('--no-torch')) benchTorch();
 
 const { gflops: peakGflops, how } = peak();
 console.log(`\nTraining step, batch ${BATCH}, A-Softmax m=4 over ${CLASSES} classes; tfjs: median of ${STEPS} after ${WARMUP} warm-up, torch: ${Math.max(STEPS, 5)} after 5`);
 console.log(`peak ${peakGflops.toFixed(0)} GFLOP/s = ${how}\n`);
 console.log('| backend | model | input | s/step | images/s | GFLOP/s | % of peak | × torch |');
 console.log('|---|---|---|---|---|---|---|---|');
-for (const r of rows) {
+for (const r of [...rows].sort((p, q) => p.backend.localeCompare(q.backend))) {
   const torch = rows.find((t) => t.backend.startsWith('torch') && t.key === r.key);
   const gf = flopsOf.get(r.key)! / r.stepS / 1e9;
   const [model, size] = r.key.split('@');

@@ -49,6 +49,7 @@ const hash = createHash('sha256').update(`${process.versions.modules} ${process.
 for (const f of ['binding.gyp', ...readdirSync(join(root, 'csrc')).sort().map((n) => join('csrc', n))]) hash.update(f).update(readFileSync(join(root, f)));
 const digest = hash.digest('hex');
 if (existsSync(addon) && existsSync(stampFile) && readFileSync(stampFile, 'utf8').trim() === digest) {
+  rmSync(reasonFile, { force: true });
   console.log('@sphereface/native: addon up to date (build/Release/sphereface_native.node)');
   process.exit(0);
 }
