@@ -1,8 +1,9 @@
+import { mulberry32 } from '@sphereface/common';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, expect, it } from 'vitest';
 import { registerNativeBackend } from './backend';
 import { nativeKernelCalls } from './kernels';
-import { describeNative, mulberry, onBackend, randArray, relErr } from './testing/native';
+import { describeNative, onBackend, randArray, relErr } from './testing/native';
 
 // Float32 sums of up to a few hundred products: oneDNN and the cpu backend differ by summation order only.
 const TOL = 1e-4;
@@ -34,7 +35,7 @@ describeNative('native kernels against the cpu backend', () => {
     registerNativeBackend();
   });
 
-  const rng = mulberry(7);
+  const rng = mulberry32(7);
   const convCases: { h: number; w: number; ci: number; co: number; k: number; stride: number; pad: Pad }[] = [];
   for (const stride of [1, 2]) {
     for (const pad of [CAFFE, 'same', 'valid'] as Pad[]) {
@@ -114,7 +115,7 @@ describeNative('native kernels against the cpu backend', () => {
         const at = tf.tensor(a, c.a), bt = tf.tensor(b, c.b);
         const mm = (p: tf.Tensor, q: tf.Tensor) => tf.matMul(p, q, c.ta, c.tb);
         const y = mm(at, bt);
-        const rt = tf.tensor(randArray(mulberry(y.size), y.size), y.shape);
+        const rt = tf.tensor(randArray(mulberry32(y.size), y.size), y.shape);
         // tfjs's BatchMatMul gradient does not reduce broadcast batch dims (on any backend): forward only there.
         if (c.a.length === 3 && c.a[0] !== c.b[0]) return [y];
         return [y, ...tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.sum(tf.mul(mm(p, q), rt)))([at, bt])];

@@ -1,9 +1,10 @@
+import { mulberry32 } from '@sphereface/common';
 import * as tf from '@tensorflow/tfjs';
 import { ArrayBatchProvider, createModel, marginHeadModel, selectBackend, Trainer } from '@sphereface/models';
 import { expect, it } from 'vitest';
 import { registerNativeBackend } from './backend';
 import { nativeKernelCalls } from './kernels';
-import { describeNative, mulberry, randArray, relErr } from './testing/native';
+import { describeNative, randArray, relErr } from './testing/native';
 
 /**
  * Whole training steps agree with wasm to LOSS_TOL / WEIGHT_TOL (relative; max |Δ| over max |w| per variable) after
@@ -18,7 +19,7 @@ async function train(backend: 'native' | 'wasm') {
   const size: [number, number] = [28, 24], batch = 8, classes = 5;
   const backbone = createModel('sphereface4', { inputSize: size, widthMultiplier: 0.125, seed: 11 });
   const { model: head } = marginHeadModel({ numClasses: classes, loss: 'a-softmax', inputDim: 512, seed: 12 });
-  const rng = mulberry(3);
+  const rng = mulberry32(3);
   const images = randArray(rng, 2 * batch * size[0] * size[1] * 3);
   const labels = Int32Array.from({ length: 2 * batch }, (_, i) => i % classes);
   const provider = new ArrayBatchProvider(images, labels, [...size, 3], classes, 5);

@@ -16,16 +16,6 @@ if (unavailable) console.warn(`[@sphereface/native] native tests skipped: ${unav
 export const describeNative = (name: string, fn: () => void) =>
   unavailable ? describe.skip(`${name} (skipped: ${unavailable})`, fn) : describe(name, fn);
 
-export function mulberry(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Uniform(-1, 1) values. */
 export function randArray(rng: () => number, size: number): Float32Array {
   return Float32Array.from({ length: size }, () => rng() * 2 - 1);
