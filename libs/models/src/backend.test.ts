@@ -9,17 +9,34 @@ describe('selectBackend', () => {
     else process.env[BACKEND_ENV] = saved;
   });
 
-  it('without tfjs-node installed picks wasm with SIMD and the training kernels, and records why node was skipped', async () => {
+  it('without tfjs-node installed picks native when its oneDNN addon is built, else wasm, and records why others were skipped', async () => {
     delete process.env[BACKEND_ENV];
     const lines: string[] = [];
     const info = await selectBackend({ log: (l) => lines.push(l) });
-    expect(info.choice).toBe('wasm');
+    // Imported the way selectBackend does (an optional workspace package), to know which outcome is right here.
+    const spec = '@sphereface/native';
+    const native = (await import(/* @vite-ignore */ spec).catch(() => null)) as { loadNativeAddon(): unknown } | null;
+    const addon = native ? native.loadNativeAddon() : 'package missing';
+    if (typeof addon === 'string') {
+      expect(info.choice).toBe('wasm');
+      expect(Object.keys(info.skipped)).toEqual(['node-gpu', 'node', 'native']);
+      expect(info.skipped.native).toContain(native ? addon : '@sphereface/native');
+    } else {
+      expect(info.choice).toBe('native');
+      expect(tf.getBackend()).toBe('native');
+      expect(info.native?.threads).toBeGreaterThanOrEqual(1);
+      expect(info.versions.onednn).toMatch(/^\d+\.\d+\.\d+$/);
+      expect(Object.keys(info.skipped)).toEqual(['node-gpu', 'node']);
+    }
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(`backend ${info.choice}`);
+  });
+
+  it('wasm: SIMD, one thread, the training kernels', async () => {
+    const info = await selectBackend({ force: 'wasm', log: null });
     expect(tf.getBackend()).toBe('wasm');
     expect(info.wasm).toEqual({ simd: true, threads: 1, trainingKernels: true });
     expect(info.versions['tfjs-backend-wasm']).toBe('4.22.0');
-    expect(Object.keys(info.skipped)).toEqual(['node-gpu', 'node']);
-    expect(lines).toHaveLength(1);
-    expect(lines[0]).toContain('backend wasm');
   });
 
   it('honours the environment variable', async () => {

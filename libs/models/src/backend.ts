@@ -3,7 +3,7 @@ import * as tfwasm from '@tensorflow/tfjs-backend-wasm';
 import { registerWasmTrainingKernels } from './wasm-kernels';
 
 /** Backend choices, fastest first. */
-export const BACKEND_CHOICES = ['node-gpu', 'node', 'wasm', 'cpu'] as const;
+export const BACKEND_CHOICES = ['node-gpu', 'node', 'native', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
 
 /** Environment variable that forces one backend (no fallback: failure throws). */
@@ -12,11 +12,13 @@ export const BACKEND_ENV = 'SPHEREFACE_BACKEND';
 /** What ran, for run records. */
 export interface BackendInfo {
   choice: BackendChoice;
-  /** tf.getBackend() after selection ('tensorflow' | 'wasm' | 'cpu'). */
+  /** tf.getBackend() after selection ('tensorflow' | 'native' | 'wasm' | 'cpu'). */
   tfBackend: string;
   forced: boolean;
   versions: Record<string, string>;
   wasm?: { simd: boolean; threads: number; trainingKernels: boolean };
+  /** @sphereface/native: oneDNN version and OpenMP threads. */
+  native?: { dnnl: string; threads: number };
   gpu?: boolean;
   /** Why faster choices were skipped. */
   skipped: Record<string, string>;
@@ -61,6 +63,15 @@ async function tryChoice(choice: BackendChoice, info: Partial<BackendInfo>): Pro
       info.versions = { ...(mod.version as Record<string, string>) };
       return;
     }
+    case 'native': {
+      // oneDNN kernels on the cpu backend (@sphereface/native); throws why when its addon was not built (no libdnnl-dev).
+      const mod = await importOptional('@sphereface/native');
+      const native = (mod.registerNativeBackend as () => { dnnl: string; threads: number })();
+      await activate('native');
+      info.native = { dnnl: native.dnnl, threads: native.threads };
+      info.versions = { ...tf.version, onednn: native.dnnl };
+      return;
+    }
     case 'wasm': {
       registerWasmTrainingKernels();
       await activate('wasm');
@@ -85,8 +96,9 @@ function parseChoice(value: string, source: string): BackendChoice {
 }
 
 /**
- * Picks the fastest trainable backend: tfjs-node-gpu (CUDA) > tfjs-node > wasm (SIMD, 1 thread) with this
- * package's training kernels > cpu. A forced choice that fails throws instead of falling back.
+ * Picks the fastest trainable backend: tfjs-node-gpu (CUDA) > tfjs-node > native (@sphereface/native's oneDNN
+ * kernels, when its addon is built) > wasm (SIMD, 1 thread) with this package's training kernels > cpu. A forced
+ * choice that fails throws instead of falling back.
  */
 export async function selectBackend(options: SelectBackendOptions = {}): Promise<BackendInfo> {
   const env = process.env[BACKEND_ENV];
@@ -108,6 +120,7 @@ export async function selectBackend(options: SelectBackendOptions = {}): Promise
     log?.(
       `[sphereface] backend ${choice} (tf '${info.tfBackend}')` +
         (info.wasm ? ` simd=${info.wasm.simd} threads=${info.wasm.threads}` : '') +
+        (info.native ? ` oneDNN ${info.native.dnnl} threads=${info.native.threads}` : '') +
         ` versions ${JSON.stringify(info.versions)}` +
         (Object.keys(skipped).length ? ` skipped ${JSON.stringify(skipped)}` : ''),
     );
