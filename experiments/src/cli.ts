@@ -4,7 +4,7 @@ import { EXPERIMENTS, getExperiment } from './definitions';
 import { listRecords, readRecord } from './record';
 import { citeBibtex, exportModelIndex, filterRecords, formatDiff, formatResults, formatShow } from './report';
 import { repositoryRoot } from './paths';
-import { writeReproductionReport } from './docs';
+import { writeReportFigures, writeReproductionReport } from './docs';
 
 const USAGE = `usage: sphereface <command> [options]
 
@@ -17,7 +17,7 @@ const USAGE = `usage: sphereface <command> [options]
   diff <run-a> <run-b>            config, protocol, metrics and environment side by side
   cite <run-id>                   a BibTeX entry for the run (and the paper it reproduces)
   export --format model-index     Papers-with-Code model-index YAML of all runs
-  report [--check]                regenerate docs/reproduction.md from the records (--check: fail if stale)
+  report [--check]                regenerate docs/reproduction.md and docs/figures from the records (--check: fail if stale)
 `;
 
 export async function main(argv: string[]): Promise<number> {
@@ -88,6 +88,7 @@ export async function main(argv: string[]): Promise<number> {
           return 1;
         }
         console.log(values.check ? `${path} is up to date` : `wrote ${path}`);
+        if (!values.check) for (const figure of await writeReportFigures(root)) console.log(`wrote ${figure}`);
         return 0;
       }
       case undefined:

@@ -8,6 +8,29 @@ export function reproductionReportPath(root: string): string {
   return join(root, 'docs', 'reproduction.md');
 }
 
+/** The static figures of the report: rendered by `sphereface report` (Debian chromium), linked from the report. */
+export const REPORT_FIGURES = ['psi.png', 'decision-regions.png', 'margin-threshold.png', 'table3-training.png', 'table3-protocols.png'] as const;
+
+/** Renders docs/figures/*.png from the library functions and the committed cpu-profile table3 records. */
+export async function writeReportFigures(root: string): Promise<string[]> {
+  const viz = await import('@sphereface/viz');
+  const table3 = listRecords(root).filter((r) => r.identity.config.experiment === 'table3' && r.identity.config.profile === 'cpu' && !r.overrides?.length);
+  const figures = [
+    viz.psiFigure(),
+    viz.decisionRegionsFigure(),
+    viz.marginThresholdFigure(),
+    viz.trainingCurvesFigure(table3),
+    viz.protocolsFigure(table3, { lfw: 99.42, label: 'paper, SphereFace-64 on CASIA-WebFace: 99.42 %' }),
+  ];
+  const pngs = await viz.renderPngs(figures, { width: 1000, height: 600, scale: 1 });
+  const dir = join(root, 'docs', 'figures');
+  mkdirSync(dir, { recursive: true });
+  return REPORT_FIGURES.map((name, i) => {
+    writeFileAtomic(join(dir, name), pngs[i]);
+    return join(dir, name);
+  });
+}
+
 /** Regenerates docs/reproduction.md from the committed records; with `check`, only compares. */
 export function writeReproductionReport(root: string, options: { check?: boolean } = {}): { path: string; upToDate: boolean } {
   const path = reproductionReportPath(root);

@@ -129,5 +129,15 @@ export function reproductionReport(records: RunRecord[], profiles: readonly stri
     `Every number below comes from a run record in \`experiments/records/\` (profiles: ${profiles.join(', ')}). “Ours” is the mean ± sample std over seeds of the canonical SphereFace LFW protocol (the authors’ evaluation.m: 10 folds, flip-concatenated features, mean subtraction, threshold averaging); the other protocols are computed from the same features. The paper trained a 4- to 64-layer network on CASIA-WebFace (494k images, 10,575 identities) for 28,000 iterations of batch 512 on GPUs; the \`cpu\` profile runs on a 2-core CPU, so every row states what differs in scale. Reduced runs are not expected to reach the paper’s numbers; they show whether the trends hold.`,
     '',
     ...sections.flatMap((s) => [s, '']),
+    '### Figures',
+    '',
+    'Rendered by `npm run docs` with Debian’s chromium from the library functions and the table3 cpu records above.',
+    '',
+    '![ψ(θ) for m = 1…4](figures/psi.png)',
+    '![Decision regions of softmax, modified softmax and A-Softmax (Table 1)](figures/decision-regions.png)',
+    '![The smallest margin m*(θ12), measured from the decision rule](figures/margin-threshold.png)',
+    '![Training curves of the table3 cpu runs](figures/table3-training.png)',
+    '![LFW accuracy of the table3 cpu runs under each protocol](figures/table3-protocols.png)',
+    '',
   ].join('\n');
 }
