@@ -1,4 +1,5 @@
-import { getExperiment } from './definitions';
+import { contentHash } from '@sphereface/common';
+import { getExperiment, resolveConfig } from './definitions';
 import type { Profile } from './config';
 import { listRecords, type RunRecord } from './record';
 import { runExperiment } from './runner';
@@ -27,11 +28,10 @@ export async function ensureRuns(experiment: string, options: EnsureRunsOptions)
   const out: RunRecord[] = [];
   for (const variant of variants) {
     for (const seed of seeds) {
+      // Only records made with the profile's current settings count (not older definitions, not --set studies).
+      const wanted = contentHash(resolveConfig(experiment, variant, options.profile, seed));
       const newest = listRecords(root)
-        .filter((r) => {
-          const c = r.identity.config;
-          return c.experiment === experiment && c.variant === variant && c.profile === options.profile && c.seed === seed;
-        })
+        .filter((r) => !r.overrides?.length && contentHash(r.identity.config) === wanted)
         .sort((a, b) => b.endedAt.localeCompare(a.endedAt))[0];
       const record = newest ?? (options.run === false ? undefined : await runExperiment({ root, experiment, variant, profile: options.profile, seed, log }));
       if (!record) throw new Error(`no ${options.profile} record of ${experiment}/${variant} seed ${seed}; run: sphereface run ${experiment} --variant ${variant} --profile ${options.profile} --seed ${seed}`);
