@@ -56,8 +56,9 @@ export function profileBase(profile: Profile): Base {
         },
         // Sized for ~10 minutes on 2 cores with the wasm backend (0.43 s per step measured at this width and batch).
         // λ keeps the authors' schedule in absolute iterations (8.5 at iteration 900): measured here, a schedule
-        // compressed to reach λ = 5 at half of this run collapsed the features (‖x‖ → 0.25, loss stuck at ln 249),
-        // while the authors' schedule trained (‖x‖ grew to 12, train accuracy 30 % by iteration 150).
+        // compressed to reach λ = 5 at half of a 600-iteration run collapsed the features (‖x‖ 2.4 → 0.28, loss
+        // stuck at ln 249; run 9d1695c51c677ec7), while the authors' schedule trained (‖x‖ 21, train accuracy 55 %
+        // at iteration 300; run c3c36b36437d7dee).
         // Gradient norm clipped at 3: with 10, plain softmax diverged at iteration 355 (loss 112 > −ln FLT_MIN,
         // gradient norm 477), as clip 10 did on AT&T in the trainer's tests, where 3 trained.
         model: { name: 'sphereface4', widthMultiplier: 0.25, embeddingDim: 512 },
