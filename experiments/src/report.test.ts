@@ -16,6 +16,9 @@ describe('results, show, diff, cite, export', () => {
     expect(lines[3]).toContain('80.00 ± 1.00');
     expect(filterRecords([a, b], { variant: 'a-softmax-m4', profile: 'smoke' })).toHaveLength(2);
     expect(filterRecords([a, b], { profile: 'cpu' })).toHaveLength(0);
+    const study = { ...fakeRecord({ seed: 2 }), overrides: ['trainer.iterations=300'] };
+    expect(formatResults([study])).toMatch(/a-softmax-m4 \(--set\)[\s\S]*\(--set\): a run with changed profile settings/);
+    expect(formatShow(study)).toContain('--set    trainer.iterations=300');
   });
 
   it('show names every protocol with its description', () => {
@@ -41,6 +44,7 @@ describe('results, show, diff, cite, export', () => {
     expect(text).toContain(`Run ID ${a.runId}, commit ${'d'.repeat(40)}, 2026-11-27.`);
     expect(text).toContain('LFW 75.12 ± 1.00 \\% (canonical)');
     expect(text).toContain('related      = {liu2017sphereface}');
+    expect(text).toContain(`howpublished = {Run record experiments/records/smoke/${a.runId}.json}`);
     expect(text).toContain('@inproceedings{liu2017sphereface,');
     // Balanced braces: a BibTeX parser would otherwise reject the entry.
     expect([...text].filter((c) => c === '{').length).toBe([...text].filter((c) => c === '}').length);
@@ -52,5 +56,6 @@ describe('results, show, diff, cite, export', () => {
     expect(yaml.match(/^ {2}- Name: 'sphereface-ts-table3-a-softmax-m4-smoke-seed\d'$/gm)).toHaveLength(2);
     expect(yaml).toContain('          Accuracy: 75.12');
     expect(yaml).toContain(`      Run ID: '${a.runId}'`);
+    expect(yaml).toContain(`    Config: 'experiments/records/smoke/${a.runId}.json'`);
   });
 });

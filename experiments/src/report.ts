@@ -53,7 +53,7 @@ export function formatResults(records: RunRecord[]): string {
     rows.push([
       r.runId,
       c.experiment,
-      c.variant,
+      r.overrides?.length ? `${c.variant} (--set)` : c.variant,
       c.profile,
       String(c.seed),
       `${c.model.name}×${c.model.widthMultiplier}@${c.data.crop.join('x')}`,
@@ -63,7 +63,8 @@ export function formatResults(records: RunRecord[]): string {
       r.startedAt.slice(0, 10),
     ]);
   }
-  return table(rows);
+  const studies = records.some((r) => r.overrides?.length);
+  return table(rows) + (studies ? '\n(--set): a run with changed profile settings; `sphereface show <run>` lists them' : '');
 }
 
 export function formatShow(record: RunRecord): string {
@@ -76,6 +77,7 @@ export function formatShow(record: RunRecord): string {
     `data     ${Object.entries(record.identity.data).map(([k, v]) => `${k} ${v.slice(0, 12)}`).join(', ')}`,
     `model    ${c.model.name}, width ×${c.model.widthMultiplier}, ${c.model.embeddingDim}-D, input ${c.data.crop.join('×')}`,
     `loss     ${c.loss.name} ${JSON.stringify(c.loss.options)}`,
+    ...(record.overrides?.length ? [`--set    ${record.overrides.join('  ')}`] : []),
     `trainer  ${JSON.stringify(c.trainer)}`,
     `train    ${Object.entries(record.metrics.train).map(([k, v]) => `${k} ${Number(v.toFixed(4))}`).join(', ')}`,
   ];
@@ -150,7 +152,7 @@ export function citeBibtex(record: RunRecord, repositoryUrl?: string): string {
     `  related      = {liu2017sphereface}`,
     `  relatedtype  = {reproduces}`,
     ...(repositoryUrl ? [`  url          = {${repositoryUrl}}`] : []),
-    `  howpublished = {Run record experiments/records/${record.runId}.json}`,
+    `  howpublished = {Run record experiments/records/${c.profile}/${record.runId}.json}`,
   ];
   return `@software{sphereface_ts_run_${record.runId},\n${fields.join(',\n')}\n}\n\n${SPHEREFACE_BIBTEX}\n`;
 }
@@ -182,7 +184,7 @@ export function exportModelIndex(records: RunRecord[]): string {
       '        Metrics:',
       `          Accuracy: ${pct(h.mean)}`,
       `          Protocol: ${yamlString(h.protocol)}`,
-      `    Config: ${yamlString(`experiments/records/${r.runId}.json`)}`,
+      `    Config: ${yamlString(`experiments/records/${c.profile}/${r.runId}.json`)}`,
     );
   }
   return `${lines.join('\n')}\n`;
