@@ -7,7 +7,6 @@
  * GFLOP/s counts the convolution / FC / classifier multiply-adds of forward + dX + dW (no dX for conv1), 2 FLOP
  * per MAC; element-wise work (PReLU, adds, the loss) is not counted.
  */
-import * as tf from '@tensorflow/tfjs';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -16,6 +15,7 @@ import { ArrayBatchProvider } from '../src/array-provider';
 import { selectBackend, type BackendChoice } from '../src/backend';
 import { marginHeadModel } from '../src/margin-head';
 import { createModel } from '../src/sphereface';
+import { trainingStepFlops } from '../src/flops';
 import { Trainer } from '../src/trainer';
 import { registerConvGradientKernels } from '../src/wasm-kernels';
 
@@ -37,26 +37,6 @@ const CONFIGS: Config[] = [
 // The stock-structured cpu backend is ~20× slower than wasm: one small config only.
 const CPU_CONFIGS = args.includes('--no-cpu') ? [] : [CONFIGS[1]];
 
-/** FLOPs of one training step (see header). */
-function trainingFlops(backbone: tf.LayersModel, classes: number): number {
-  let macs = 0;
-  for (const layer of backbone.layers) {
-    const name = layer.getClassName();
-    if (name !== 'SphereConv2D' && name !== 'Dense') continue;
-    const out = layer.outputShape as number[];
-    const input = layer.input as tf.SymbolicTensor;
-    if (name === 'Dense') {
-      macs += 3 * input.shape[1]! * out[1];
-      continue;
-    }
-    const fwd = out[1] * out[2] * 9 * input.shape[3]! * out[3];
-    const isFirst = input.sourceLayer.getClassName() === 'InputLayer'; // no dX for conv1
-    macs += fwd * (isFirst ? 2 : 3);
-  }
-  macs += 3 * 512 * classes;
-  return 2 * macs * BATCH;
-}
-
 interface Row { backend: string; model: string; size: string; stepS: number; ips: number; load: number }
 const rows: Row[] = [];
 const flopsOf = new Map<string, number>();
@@ -70,7 +50,7 @@ async function benchTfjs(label: string, c: Config, warmup = WARMUP, steps = STEP
   const labels = Int32Array.from({ length: BATCH }, (_, i) => i % CLASSES);
   const provider = new ArrayBatchProvider(images, labels, [...c.size, 3], CLASSES, 3);
   const trainer = new Trainer(backbone, headModel, provider, { batchSize: BATCH, maxIter: 1e9, mirror: false, progress: 'none' });
-  const flops = trainingFlops(backbone, CLASSES);
+  const flops = trainingStepFlops(backbone, CLASSES, BATCH);
   flopsOf.set(key, flops);
   const times: number[] = [];
   for (let i = 0; i < warmup + steps; i++) {

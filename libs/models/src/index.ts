@@ -18,3 +18,4 @@ export { extractEmbeddings } from './embed';
 export type { FlipFusion } from './embed';
 export { fileSystemHandler } from './io';
 export { Rng } from './rng';
+export { trainingStepFlops } from './flops';

@@ -16,7 +16,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { ArrayBatchProvider, createModel, marginHeadModel, selectBackend, Trainer } from '@sphereface/models';
+import { ArrayBatchProvider, createModel, marginHeadModel, selectBackend, Trainer, trainingStepFlops } from '@sphereface/models';
 import { registerNativeBackend, NATIVE_BACKEND } from '../src/index';
 
 const args = process.argv.slice(2);
@@ -57,21 +57,6 @@ const keyOf = (c: Config) => `${c.model}@${c.size.join('x')}`;
 const CONFIGS = args.includes('--only') ? ALL.filter((c) => keyOf(c) === opt('only', '')) : ALL;
 if (!CONFIGS.length) throw new Error(`bench-native: --only ${opt('only', '')} matches none of ${ALL.map(keyOf).join(', ')}`);
 
-/** Training FLOPs of a backbone + classifier (the rule of bench-step.ts). */
-function trainingFlops(backbone: tf.LayersModel, classes: number): number {
-  let macs = 3 * 512 * classes;
-  for (const layer of backbone.layers) {
-    const name = layer.getClassName();
-    const out = layer.outputShape as number[];
-    const input = layer.input as tf.SymbolicTensor;
-    if (name === 'Dense') macs += 3 * input.shape[1]! * out[1];
-    if (name !== 'SphereConv2D') continue;
-    const fwd = out[1] * out[2] * 9 * input.shape[3]! * out[3];
-    macs += fwd * (input.sourceLayer.getClassName() === 'InputLayer' ? 2 : 3);
-  }
-  return 2 * macs * BATCH;
-}
-
 interface Row { backend: string; key: string; stepS: number; times: number[] }
 const rows: Row[] = [];
 const flopsOf = new Map<string, number>();
@@ -85,7 +70,7 @@ function setup(c: Config) {
   const labels = Int32Array.from({ length: BATCH }, (_, i) => i % CLASSES);
   const provider = new ArrayBatchProvider(images, labels, [...c.size, 3], CLASSES, 3);
   const trainer = new Trainer(backbone, headModel, provider, { batchSize: BATCH, maxIter: 1e9, mirror: false, progress: 'none' });
-  flopsOf.set(keyOf(c), trainingFlops(backbone, CLASSES));
+  flopsOf.set(keyOf(c), trainingStepFlops(backbone, CLASSES, BATCH));
   return { trainer, dispose: () => [trainer, backbone, headModel].forEach((m) => m.dispose()) };
 }
 
