@@ -42,7 +42,10 @@ def declared_parameters(nb):
 
 
 def inject_parameters(nb, params):
-    """Overrides the parameters this notebook declares; the others do not apply to it."""
+    """Overrides the parameters this notebook declares; the others do not apply to it. Cells injected by an
+    earlier execution (kept in executed notebooks to show what was used) are removed first, as papermill does,
+    or their assignments would override the new ones."""
+    nb.cells = [c for c in nb.cells if "injected-parameters" not in c.get("metadata", {}).get("tags", [])]
     index, declared = declared_parameters(nb)
     own = {name: value for name, value in params.items() if name in declared}
     if not own:

@@ -2,7 +2,7 @@
 // CI check: executes every notebook at the smoke profile, headless, with records and artifacts in a scratch
 // folder (so the committed notebooks, records and docs stay untouched). Any cell error fails the run.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,4 +24,11 @@ run('/usr/bin/python3', ['notebooks/execute.py', ...notebooks, '--out-dir', join
   SPHEREFACE_RECORDS: join(scratch, 'records'),
   SPHEREFACE_ARTIFACTS: join(scratch, 'artifacts'),
 });
+// Every run the notebooks made must be a smoke run: a longer profile here means a parameter was not overridden.
+const profiles = existsSync(join(scratch, 'records')) ? readdirSync(join(scratch, 'records')) : [];
+const others = profiles.filter((p) => p !== 'smoke');
+if (others.length) {
+  console.error(`notebooks ran ${others.join(', ')}-profile experiments instead of smoke ones: a parameter override did not apply`);
+  process.exit(1);
+}
 console.log(`${notebooks.length} passed, 0 failed`);
