@@ -92,16 +92,16 @@ function crop(config: ExperimentConfig) {
   return { height, width };
 }
 
+/** Crops start … start+count−1 of a crop set as a normalised, unmirrored [count, H, W, 3] tensor. */
+function cropRange(crops: CropSet, start: number, count: number): tf.Tensor4D {
+  const size = crops.height * crops.width * 3;
+  const views = Array.from({ length: count }, (_, i) => crops.data.subarray((start + i) * size, (start + i + 1) * size));
+  return cropsToTensor(views, new Uint8Array(count), crops.height, crops.width);
+}
+
 /** Normalised float images of a crop set, as the trainer's array provider wants them. */
 function cropsAsFloat(crops: CropSet): Float32Array {
-  const n = crops.kept.length;
-  const size = crops.height * crops.width * 3;
-  const tensor = cropsToTensor(
-    Array.from({ length: n }, (_, i) => crops.data.subarray(i * size, (i + 1) * size)),
-    new Uint8Array(n),
-    crops.height,
-    crops.width,
-  );
+  const tensor = cropRange(crops, 0, crops.kept.length);
   const data = tensor.dataSync() as Float32Array;
   tensor.dispose();
   return data;
@@ -109,18 +109,12 @@ function cropsAsFloat(crops: CropSet): Float32Array {
 
 /** Embeddings of the original and the mirrored crops, [N, D] each, in chunks to bound memory. */
 function embedCrops(backbone: tf.LayersModel, crops: CropSet, chunk = 256): { original: Float32Array; flipped: Float32Array; dim: number } {
-  const size = crops.height * crops.width * 3;
   const n = crops.kept.length;
   const parts: Float32Array[] = [];
   let dim = 0;
   for (let start = 0; start < n; start += chunk) {
     const count = Math.min(chunk, n - start);
-    const images = cropsToTensor(
-      Array.from({ length: count }, (_, i) => crops.data.subarray((start + i) * size, (start + i + 1) * size)),
-      new Uint8Array(count),
-      crops.height,
-      crops.width,
-    );
+    const images = cropRange(crops, start, count);
     const fused = extractEmbeddings(backbone, images, 'concat');
     dim = fused.shape[1] / 2;
     parts.push(fused.dataSync() as Float32Array);
