@@ -19,3 +19,5 @@ export type { FlipFusion } from './embed';
 export { fileSystemHandler } from './io';
 export { Rng } from './rng';
 export { trainingStepFlops } from './flops';
+export { sgdMomentum, sgdMomentumOps, sumOfSquares, sumOfSquaresOps, SGD_MOMENTUM_KERNEL, SUM_OF_SQUARES_KERNEL } from './sgd';
+export type { SgdCoefficients } from './sgd';

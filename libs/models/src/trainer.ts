@@ -8,6 +8,7 @@ import { fileSystemHandler } from './io';
 import { findMarginHead, type MarginHead } from './margin-head';
 import { Progress, type ProgressMode } from './progress';
 import { Rng } from './rng';
+import { sgdMomentum, sumOfSquares } from './sgd';
 
 export interface Batch {
   /** [N, H, W, 3], already normalised ((p − 127.5)/128). */
@@ -189,7 +190,7 @@ export class Trainer {
         });
         return loss;
       }, this.params.map((p) => p.variable));
-      const gradNorm = tf.sqrt(tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g)))));
+      const gradNorm = tf.sqrt(tf.addN(Object.values(grads).map(sumOfSquares)));
       const stats = tf.stack([value, ...metrics, gradNorm]);
       tf.dispose(metrics); // kept out of variableGrads' scope, so this tidy does not own them
       return { grads, stats };
@@ -239,12 +240,10 @@ export class Trainer {
     const { momentum, weightDecay } = this.config;
     tf.tidy(() => {
       for (const p of this.params) {
-        let g = grads[p.variable.name];
-        if (scale !== 1) g = tf.mul(g, scale);
-        const decay = weightDecay * p.decayMult;
-        if (decay !== 0) g = tf.add(g, tf.mul(p.variable, decay));
-        p.velocity.assign(tf.add(tf.mul(p.velocity, momentum), tf.mul(g, lr * p.lrMult)));
-        p.variable.assign(tf.sub(p.variable, p.velocity));
+        const coefficients = { lr: lr * p.lrMult, momentum, decay: weightDecay * p.decayMult, scale };
+        const [w, v] = sgdMomentum(p.variable, grads[p.variable.name], p.velocity, coefficients);
+        p.velocity.assign(v);
+        p.variable.assign(w);
       }
     });
     // The Caffe backward ignores the weight normalisation; the layer re-normalises its stored weights instead.

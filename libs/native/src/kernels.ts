@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { SGD_MOMENTUM_KERNEL, SUM_OF_SQUARES_KERNEL, type SgdCoefficients } from '@sphereface/models';
 import type { NativeBackendLike } from './backend';
 import type { NativeAddon } from './loader';
 
@@ -201,6 +202,24 @@ function makeKernels(addon: NativeAddon): Record<string, Fast> {
       const y = backend.alloc(x.length);
       addon.prelu(x, alpha, y);
       return out(backend, inputs.x.shape, y);
+    },
+    // The trainer's optimizer kernels (no cpu counterpart: @sphereface/models falls back to tfjs ops without them).
+    [SGD_MOMENTUM_KERNEL]: ({ inputs, backend, attrs = {} }) => {
+      const w = f32(backend, inputs.w), g = f32(backend, inputs.g), v = f32(backend, inputs.v);
+      if (!w || !g || !v || g.length !== w.length || v.length !== w.length) {
+        throw new Error(`${SGD_MOMENTUM_KERNEL} (@sphereface/native): float32 w, g, v of one shape required`);
+      }
+      const { lr, momentum, decay, scale } = attrs as unknown as SgdCoefficients;
+      const w1 = backend.alloc(w.length), v1 = backend.alloc(w.length);
+      addon.sgdMomentum(w, g, v, w1, v1, lr, momentum, decay, scale);
+      return [out(backend, inputs.w.shape, w1), out(backend, inputs.w.shape, v1)];
+    },
+    [SUM_OF_SQUARES_KERNEL]: ({ inputs, backend }) => {
+      const x = f32(backend, inputs.x);
+      if (!x) throw new Error(`${SUM_OF_SQUARES_KERNEL} (@sphereface/native): float32 input required`);
+      const y = backend.alloc(1);
+      y[0] = addon.sumOfSquares(x);
+      return out(backend, [], y);
     },
     [PRELU_GRAD]: ({ inputs, backend }) => {
       const x = f32(backend, inputs.x), alpha = f32(backend, inputs.alpha), dy = f32(backend, inputs.dy);

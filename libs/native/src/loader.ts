@@ -18,6 +18,10 @@ export interface NativeAddon {
   square(x: Float32Array, out: Float32Array): void;
   /** x as [rows, cols]: overRows → out[cols] (column sums), else out[rows] (row sums). */
   sum(x: Float32Array, out: Float32Array, rows: number, cols: number, overRows: boolean): void;
+  /** One SGD step (see @sphereface/models' sgdMomentum): writes wOut, vOut. */
+  sgdMomentum(w: Float32Array, g: Float32Array, v: Float32Array, wOut: Float32Array, vOut: Float32Array, lr: number, momentum: number, decay: number, scale: number): void;
+  /** Σ x², accumulated in double. */
+  sumOfSquares(x: Float32Array): number;
   setNumThreads(n: number): void;
   getNumThreads(): number;
   dnnlVersion(): string;

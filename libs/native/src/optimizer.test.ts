@@ -1,0 +1,42 @@
+import { mulberry32 } from '@sphereface/common';
+import { sgdMomentum, sgdMomentumOps, sumOfSquares, sumOfSquaresOps, type SgdCoefficients } from '@sphereface/models';
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, expect, it } from 'vitest';
+import { registerNativeBackend } from './backend';
+import { nativeKernelCalls } from './kernels';
+import { describeNative, onBackend, randArray } from './testing/native';
+
+// The fused optimizer kernels must give the op fallback's bits (the trainer's resume and backend-comparison tests rely
+// on identical arithmetic). 5M elements take the addon's two-thread path, 1001 the single-thread one.
+describeNative('fused optimizer kernels against the op fallback', () => {
+  beforeAll(() => {
+    registerNativeBackend();
+  });
+  const rng = mulberry32(11);
+
+  for (const n of [1001, 5_000_000]) {
+    const w = randArray(rng, n), g = randArray(rng, n), v = randArray(rng, n);
+    for (const c of [
+      { lr: 0.1, momentum: 0.9, decay: 5e-4, scale: 1 },
+      { lr: 0.2, momentum: 0.9, decay: 0, scale: 0.37 },
+    ] satisfies SgdCoefficients[]) {
+      it(`sgdMomentum, ${n} elements, ${JSON.stringify(c)}: native fused kernel = cpu ops, bit for bit`, async () => {
+        const before = nativeKernelCalls().SphereFaceSgdMomentum.native;
+        const native = await onBackend('native', () => sgdMomentum(tf.tensor(w), tf.tensor(g), tf.tensor(v), c));
+        expect(nativeKernelCalls().SphereFaceSgdMomentum.native).toBe(before + 1);
+        const ref = await onBackend('cpu', () => sgdMomentumOps(tf.tensor(w), tf.tensor(g), tf.tensor(v), c));
+        native.forEach((t, i) => expect(t.values.every((x, j) => Object.is(x, ref[i].values[j])), `output ${i}`).toBe(true));
+      });
+    }
+
+    it(`sumOfSquares, ${n} elements: fused = Square + Sum on the same backend, bit for bit`, async () => {
+      const before = nativeKernelCalls().SphereFaceSumOfSquares.native;
+      const [fused, ops] = await onBackend('native', () => [sumOfSquares(tf.tensor(g)), sumOfSquaresOps(tf.tensor(g))]);
+      expect(nativeKernelCalls().SphereFaceSumOfSquares.native).toBe(before + 1);
+      expect(fused.values[0]).toBe(ops.values[0]);
+      expect(fused.shape).toEqual([]);
+      // Above the threshold both split the sum across threads, so it may differ from cpu's sequential sum in the last bit.
+      if (n < 1 << 22) expect(fused.values[0]).toBe((await onBackend('cpu', () => [sumOfSquares(tf.tensor(g))]))[0].values[0]);
+    });
+  }
+});
