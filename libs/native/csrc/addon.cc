@@ -271,6 +271,36 @@ constexpr int64_t kParallelMin = 1 << 22;
 
 // ---------- PReLU ----------
 // alpha broadcasts over x with period P = alpha's length (alpha's shape is a suffix of x's, up to leading ones).
+// The row loops are branch-free so that GCC vectorises them (x's sign is random: a branch mispredicted half the time,
+// 4–5 ns per element measured), and are built twice, for AVX2 and for any x86-64, the loader picking one. No FMA in
+// either: results stay bit-identical to the cpu backend.
+
+__attribute__((target_clones("avx2", "default"), optimize("no-trapping-math"))) void prelu_rows(const float* __restrict x, const float* __restrict al,
+                                                                   float* __restrict y, int64_t rows, int64_t P) {
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t j = 0; j < P; j++) {
+      const float v = x[r * P + j], neg = al[j] * v;
+      y[r * P + j] = v > 0 ? v : neg;
+    }
+}
+
+__attribute__((target_clones("avx2", "default"), optimize("no-trapping-math"))) void prelu_grad_rows(const float* __restrict x, const float* __restrict al,
+                                                                        const float* __restrict dy, float* __restrict dx,
+                                                                        double* __restrict acc, int64_t rows, int64_t P) {
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t j = 0; j < P; j++) {
+      const float v = x[r * P + j], g = dy[r * P + j], scaled = al[j] * g;
+      const double contribution = static_cast<double>(g) * v;
+      dx[r * P + j] = v > 0 ? g : scaled;
+      acc[j] += v > 0 ? 0.0 : contribution;
+    }
+}
+
+// Rows [begin, end) of this thread's static share.
+std::pair<int64_t, int64_t> share(int64_t rows) {
+  int t = omp_get_thread_num(), nt = omp_get_num_threads();
+  return {rows * t / nt, rows * (t + 1) / nt};
+}
 
 // prelu(x, alpha, out)
 Napi::Value Prelu(const Napi::CallbackInfo& info) {
@@ -279,12 +309,11 @@ Napi::Value Prelu(const Napi::CallbackInfo& info) {
   const float* x = f32(info[0], "prelu x", n);
   const float* al = f32(info[1], "prelu alpha", period);
   float* y = f32(info[2], "prelu out", n);
-  int64_t rows = n / period;
-#pragma omp parallel for schedule(static) if (static_cast<int64_t>(n) > kParallelMin)
-  for (int64_t r = 0; r < rows; r++) {
-    const float* xr = x + r * period;
-    float* yr = y + r * period;
-    for (size_t j = 0; j < period; j++) yr[j] = xr[j] > 0 ? xr[j] : al[j] * xr[j];
+  const int64_t rows = n / period, P = period;
+#pragma omp parallel if (static_cast<int64_t>(n) > kParallelMin)
+  {
+    auto [begin, end] = share(rows);
+    prelu_rows(x + begin * P, al, y + begin * P, end - begin, P);
   }
   return info.Env().Undefined();
 }
@@ -298,23 +327,14 @@ Napi::Value PreluGrad(const Napi::CallbackInfo& info) {
   const float* dy = f32(info[2], "preluGrad dy", n);
   float* dx = f32(info[3], "preluGrad dx", n);
   float* da = f32(info[4], "preluGrad dalpha", period);
-  int64_t rows = n / period;
+  const int64_t rows = n / period, P = period;
   int threads = static_cast<int64_t>(n) > kParallelMin ? omp_get_max_threads() : 1;
   std::vector<double> partial(static_cast<size_t>(threads) * period, 0.0);
 #pragma omp parallel num_threads(threads)
   {
-    double* acc = partial.data() + static_cast<size_t>(omp_get_thread_num()) * period;
-#pragma omp for schedule(static)
-    for (int64_t r = 0; r < rows; r++) {
-      const float* xr = x + r * period;
-      const float* dyr = dy + r * period;
-      float* dxr = dx + r * period;
-      for (size_t j = 0; j < period; j++) {
-        bool pos = xr[j] > 0;
-        dxr[j] = pos ? dyr[j] : al[j] * dyr[j];
-        acc[j] += pos ? 0.0 : static_cast<double>(dyr[j]) * xr[j];
-      }
-    }
+    auto [begin, end] = share(rows);
+    prelu_grad_rows(x + begin * P, al, dy + begin * P, dx + begin * P,
+                    partial.data() + static_cast<size_t>(omp_get_thread_num()) * period, end - begin, P);
   }
   for (size_t j = 0; j < period; j++) {
     double s = 0;

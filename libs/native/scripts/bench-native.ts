@@ -16,7 +16,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { ArrayBatchProvider, createModel, marginHeadModel, selectBackend, Trainer, trainingStepFlops } from '@sphereface/models';
+import { ArrayBatchProvider, createModel, marginHeadModel, selectBackend, SGD_MOMENTUM_KERNEL, SUM_OF_SQUARES_KERNEL, Trainer, trainingStepFlops } from '@sphereface/models';
 import { registerNativeBackend, NATIVE_BACKEND } from '../src/index';
 
 const args = process.argv.slice(2);
@@ -30,7 +30,7 @@ const TORCH_SCRIPT = join(import.meta.dirname, '..', '..', 'models', 'scripts', 
 /** Kernels the addon runs (for the profile split). */
 const ONEDNN_KERNELS = new Set(['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'BatchMatMul', '_FusedMatMul']);
 /** Kernels the addon runs with its own OpenMP loops. */
-const ADDON_LOOPS = new Set(['Prelu', 'SphereFaceNativePreluGrad', 'Add', 'Sub', 'Multiply', 'RealDiv', 'Square', 'Sum']);
+const ADDON_LOOPS = new Set(['Prelu', 'SphereFaceNativePreluGrad', 'Add', 'Sub', 'Multiply', 'RealDiv', 'Square', 'Sum', SGD_MOMENTUM_KERNEL, SUM_OF_SQUARES_KERNEL]);
 
 /**
  * Peak FP32 of this machine: cores × 32 FLOP/cycle (two 256-bit FMA pipes × 8 lanes × 2 FLOP: Zen 2/3 with AVX2, and
