@@ -350,9 +350,24 @@ Napi::Value PreluGrad(const Napi::CallbackInfo& info) {
 
 
 template <typename Op>
-void binary_loop(Op op, const float* a, size_t na, const float* b, size_t nb, float* y, size_t n) {
+void binary_loop(Op op, const float* a, size_t na, const float* b, size_t nb, float* y, size_t n, int64_t inner) {
   const int64_t N = static_cast<int64_t>(n);
-  if (na == n && nb == n) {
+  if (inner > 1 && na != nb && std::min(na, nb) > 1) {  // each element of the shorter operand covers `inner` outputs
+    const bool a_long = na == n;
+    const float* s = a_long ? b : a;
+    const float* l = a_long ? a : b;
+    const int64_t blocks = N / inner, S = static_cast<int64_t>(std::min(na, nb));
+#pragma omp parallel for schedule(static) if (N > kParallelMin)
+    for (int64_t k = 0; k < blocks; k++) {
+      const float c = s[k % S];
+      float* yk = y + k * inner;
+      const float* lk = l + k * inner;
+      if (a_long)
+        for (int64_t t = 0; t < inner; t++) yk[t] = op(lk[t], c);
+      else
+        for (int64_t t = 0; t < inner; t++) yk[t] = op(c, lk[t]);
+    }
+  } else if (na == n && nb == n) {
 #pragma omp parallel for schedule(static) if (N > kParallelMin)
     for (int64_t i = 0; i < N; i++) y[i] = op(a[i], b[i]);
   } else if (na == n && nb == 1) {
@@ -378,21 +393,23 @@ void binary_loop(Op op, const float* a, size_t na, const float* b, size_t nb, fl
 
 enum BinaryOp { kAdd = 0, kSub = 1, kMul = 2, kDiv = 3 };
 
-// binary(op, a, b, out): out has the length of the longer operand; the shorter one has length 1 or repeats with a
-// period dividing it (the caller checks that its shape is a suffix of out's).
+// binary(op, a, b, out, inner): out has the length of the longer operand; element i meets element
+// floor(i / inner) mod length of the shorter one (the caller checks the shapes broadcast so).
 Napi::Value Binary(const Napi::CallbackInfo& info) {
   int op = info[0].As<Napi::Number>().Int32Value();
   size_t na = length(info[1], "binary a"), nb = length(info[2], "binary b"), n = std::max(na, nb);
   size_t shorter = std::min(na, nb);
-  if (shorter == 0 || n % shorter) throw Napi::RangeError::New(info.Env(), "binary: operand lengths must divide each other");
+  int64_t inner = info[4].As<Napi::Number>().Int64Value();
+  if (shorter == 0 || inner < 1 || n % (shorter * inner))
+    throw Napi::RangeError::New(info.Env(), "binary: the shorter operand's length × inner must divide the longer one's");
   const float* a = f32(info[1], "binary a", na);
   const float* b = f32(info[2], "binary b", nb);
   float* y = f32(info[3], "binary out", n);
   switch (op) {
-    case kAdd: binary_loop([](float u, float v) { return u + v; }, a, na, b, nb, y, n); break;
-    case kSub: binary_loop([](float u, float v) { return u - v; }, a, na, b, nb, y, n); break;
-    case kMul: binary_loop([](float u, float v) { return u * v; }, a, na, b, nb, y, n); break;
-    case kDiv: binary_loop([](float u, float v) { return u / v; }, a, na, b, nb, y, n); break;
+    case kAdd: binary_loop([](float u, float v) { return u + v; }, a, na, b, nb, y, n, inner); break;
+    case kSub: binary_loop([](float u, float v) { return u - v; }, a, na, b, nb, y, n, inner); break;
+    case kMul: binary_loop([](float u, float v) { return u * v; }, a, na, b, nb, y, n, inner); break;
+    case kDiv: binary_loop([](float u, float v) { return u / v; }, a, na, b, nb, y, n, inner); break;
     default: throw Napi::RangeError::New(info.Env(), "binary: unknown op " + std::to_string(op));
   }
   return info.Env().Undefined();

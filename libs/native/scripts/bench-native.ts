@@ -17,7 +17,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { ArrayBatchProvider, createModel, marginHeadModel, selectBackend, SGD_MOMENTUM_KERNEL, SUM_OF_SQUARES_KERNEL, Trainer, trainingStepFlops } from '@sphereface/models';
-import { registerNativeBackend, NATIVE_BACKEND } from '../src/index';
+import { nativeKernelCalls, registerNativeBackend, NATIVE_BACKEND } from '../src/index';
 
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: string) => {
@@ -76,11 +76,15 @@ function setup(c: Config) {
 
 async function profileStep(trainer: Trainer, key: string): Promise<void> {
   tf.env().set('CHECK_COMPUTATION_FOR_ERRORS', false); // the profiler would otherwise read every output back
+  const callsBefore = nativeKernelCalls();
   const t0 = performance.now();
   const info = await tf.profile(async () => {
     await trainer.step();
   });
   const wall = performance.now() - t0;
+  const fallbacks = Object.entries(nativeKernelCalls())
+    .map(([name, c]) => [name, c.fallback - (callsBefore[name]?.fallback ?? 0)] as const)
+    .filter(([, n]) => n > 0);
   const byName = new Map<string, { ms: number; n: number }>();
   // Names ending in '__op' are custom-gradient ops (fused conv/matmul) whose time includes their kernels': skipped.
   for (const k of info.kernels.filter((k) => !k.name.endsWith('__op'))) {
@@ -92,11 +96,11 @@ async function profileStep(trainer: Trainer, key: string): Promise<void> {
   const kind = (n: string) => (ONEDNN_KERNELS.has(n) ? 'oneDNN' : ADDON_LOOPS.has(n) ? 'addon loop' : 'cpu (JS)');
   const sum = (k: string) => [...byName].filter(([n]) => kind(n) === k).reduce((s, [, e]) => s + e.ms, 0);
   const [onednn, loops, js] = [sum('oneDNN'), sum('addon loop'), sum('cpu (JS)')];
-  const top = [...byName].sort((a, b) => b[1].ms - a[1].ms).slice(0, 16);
+  const top = [...byName].sort((a, b) => b[1].ms - a[1].ms).slice(0, Number(opt("top", "16")));
   profiles.push(
     `profile native ${key}: wall ${wall.toFixed(0)} ms (profiled step) = oneDNN kernels ${onednn.toFixed(0)} + addon element-wise ${loops.toFixed(0)}` +
       ` + cpu-backend JS kernels ${js.toFixed(0)} + outside kernels ${(wall - onednn - loops - js).toFixed(0)} ms (tape, tidy, allocation, data reads);` +
-      ` ${info.kernels.length} kernel calls\n` +
+      ` ${info.kernels.length} kernel calls; handed to the cpu kernel: ${fallbacks.map(([n, k]) => `${n} ×${k}`).join(', ') || 'none'}\n` +
       top.map(([n, e]) => `    ${n.padEnd(28)} ${e.ms.toFixed(1).padStart(8)} ms  ×${e.n}  ${kind(n)}`).join('\n'),
   );
 }

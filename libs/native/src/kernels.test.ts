@@ -2,7 +2,7 @@ import { mulberry32 } from '@sphereface/common';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, expect, it } from 'vitest';
 import { registerNativeBackend } from './backend';
-import { nativeKernelCalls } from './kernels';
+import { broadcastInner, nativeKernelCalls } from './kernels';
 import { describeNative, onBackend, randArray, relErr } from './testing/native';
 
 // Float32 sums of up to a few hundred products: oneDNN and the cpu backend differ by summation order only.
@@ -145,9 +145,12 @@ describeNative('native kernels against the cpu backend', () => {
     await expectNative('Prelu', () => expectNative('SphereFaceNativePreluGrad', () => compare(f)));
   });
 
-  it('element-wise Add/Sub/Multiply/RealDiv: same shape, scalar on either side, trailing broadcast', async () => {
+  it('element-wise Add/Sub/Multiply/RealDiv: same shape, scalar on either side, trailing, per-row and middle broadcast', async () => {
     const a = randArray(rng, 3 * 4 * 5), b = randArray(rng, 3 * 4 * 5).map((v) => v + Math.sign(v)); // |b| ≥ 1 for RealDiv
-    const shapes: [number[], number[]][] = [[[3, 4, 5], [3, 4, 5]], [[3, 4, 5], []], [[], [3, 4, 5]], [[3, 4, 5], [5]], [[4, 5], [3, 4, 5]], [[3, 4, 5], [1, 1, 5]]];
+    const shapes: [number[], number[]][] = [
+      [[3, 4, 5], [3, 4, 5]], [[3, 4, 5], []], [[], [3, 4, 5]], [[3, 4, 5], [5]], [[4, 5], [3, 4, 5]], [[3, 4, 5], [1, 1, 5]],
+      [[3, 4, 5], [3, 1, 1]], [[3, 1], [3, 20]], [[3, 4, 5], [4, 1]], [[1, 4, 1], [3, 4, 5]], [[12, 5], [12, 1]],
+    ];
     for (const op of [tf.add, tf.sub, tf.mul, tf.div]) {
       for (const [sa, sb] of shapes) {
         const take = (v: Float32Array, s: number[]) => tf.tensor(v.subarray(0, s.reduce((p, q) => p * q, 1)), s);
@@ -155,6 +158,18 @@ describeNative('native kernels against the cpu backend', () => {
       }
     }
     expect(nativeKernelCalls().RealDiv.native).toBeGreaterThanOrEqual(shapes.length);
+    expect(nativeKernelCalls().RealDiv.fallback).toBe(0);
+  });
+
+  it('broadcastInner: the run of matching axes and the size after it; null when the pattern does not hold', () => {
+    expect(broadcastInner([3, 4, 5], [])).toBe(1);
+    expect(broadcastInner([3, 4, 5], [1, 1, 5])).toBe(1);
+    expect(broadcastInner([3, 4, 5], [4, 1])).toBe(5);
+    expect(broadcastInner([3, 4, 5], [3, 1, 1])).toBe(20);
+    expect(broadcastInner([3, 4, 5], [3, 4, 5])).toBe(1);
+    expect(broadcastInner([3, 4, 5], [3, 1, 5])).toBeNull();
+    expect(broadcastInner([3, 4, 5], [2, 5])).toBeNull();
+    expect(broadcastInner([4, 5], [3, 4, 5])).toBeNull();
   });
 
   it('Sum over leading, trailing and all axes (keepDims too), Square', async () => {

@@ -34,6 +34,21 @@ function f32(backend: NativeBackendLike, t: tf.TensorInfo | undefined): Float32A
 }
 
 /**
+ * How `w` broadcasts over `x` when its shape, right-aligned to x's, is x's over one run of axes and 1 elsewhere: element i
+ * of x then meets w[floor(i / inner) mod size(w)], inner being the size of x's axes after the run. null otherwise.
+ * Covers scalars, biases and PReLU weights (inner 1) and per-row factors such as [N, 1] over [N, C] (inner C).
+ */
+export function broadcastInner(x: readonly number[], w: readonly number[]): number | null {
+  if (w.length > x.length) return null;
+  const aligned = [...Array<number>(x.length - w.length).fill(1), ...w];
+  const matching = aligned.map((d, i) => d === x[i] && d !== 1);
+  const first = matching.indexOf(true), last = matching.lastIndexOf(true);
+  if (first < 0) return aligned.every((d) => d === 1) ? 1 : null;
+  const runOk = aligned.every((d, i) => (i >= first && i <= last ? d === x[i] : d === 1));
+  return runOk ? size(x.slice(last + 1)) : null;
+}
+
+/**
  * Whether `w` (bias, PReLU weights) broadcasts over `x` with period size(w), i.e. w's shape without leading ones is a
  * suffix of x's: then element i of x meets w[i mod size(w)].
  */
@@ -131,16 +146,17 @@ function makeKernels(addon: NativeAddon): Record<string, Fast> {
     return out(backend, outShape, c);
   };
 
-  /** Add/Sub/Multiply/RealDiv when one operand has the output's shape and the other is a scalar or repeats (bias-like). */
+  /** Add/Sub/Multiply/RealDiv when one operand has the output's shape and the other broadcasts as broadcastInner allows. */
   const binary = (op: number): Fast => ({ inputs, backend }) => {
     const { a, b } = inputs;
     const av = f32(backend, a), bv = f32(backend, b);
     if (!av || !bv) return null;
     const outShape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
     const [aFull, bFull] = [sameShape(a.shape, outShape), sameShape(b.shape, outShape)];
-    if (size(outShape) === 0 || !((aFull && isPeriodic(outShape, b.shape)) || (bFull && isPeriodic(outShape, a.shape)))) return null;
+    const inner = aFull ? broadcastInner(outShape, b.shape) : bFull ? broadcastInner(outShape, a.shape) : null;
+    if (size(outShape) === 0 || inner === null) return null;
     const y = backend.alloc(size(outShape));
-    addon.binary(op, av, bv, y);
+    addon.binary(op, av, bv, y, inner);
     return out(backend, outShape, y);
   };
 

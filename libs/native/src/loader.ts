@@ -13,8 +13,11 @@ export interface NativeAddon {
   matmul(a: Float32Array, b: Float32Array, bias: Float32Array | null, out: Float32Array, dims: number[], transposeA: boolean, transposeB: boolean, relu: boolean): void;
   prelu(x: Float32Array, alpha: Float32Array, out: Float32Array): void;
   preluGrad(x: Float32Array, alpha: Float32Array, dy: Float32Array, dx: Float32Array, dalpha: Float32Array): void;
-  /** op: 0 add, 1 sub, 2 mul, 3 div; the shorter operand has length 1 or repeats with a period dividing out's. */
-  binary(op: number, a: Float32Array, b: Float32Array, out: Float32Array): void;
+  /**
+   * op: 0 add, 1 sub, 2 mul, 3 div; out has the longer operand's length; element i meets element
+   * floor(i / inner) mod length of the shorter one (inner 1: a scalar or a repeating bias).
+   */
+  binary(op: number, a: Float32Array, b: Float32Array, out: Float32Array, inner: number): void;
   square(x: Float32Array, out: Float32Array): void;
   /** x as [rows, cols]: overRows → out[cols] (column sums), else out[rows] (row sums). */
   sum(x: Float32Array, out: Float32Array, rows: number, cols: number, overRows: boolean): void;
