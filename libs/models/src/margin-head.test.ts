@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from './backend';
 import { fileSystemHandler } from './io';
-import { findMarginHead, marginHeadModel } from './margin-head';
+import { euclideanNorm, findMarginHead, marginHeadModel } from './margin-head';
 import { createModel } from './sphereface';
 
 const dir = mkdtempSync(join(tmpdir(), 'sf-head-'));
@@ -58,5 +58,21 @@ describe('MarginHead', () => {
     });
     await expect(tf.loadLayersModel(fileSystemHandler(join(dir, 'missing')))).rejects.toThrow(/cannot read .*missing\/model.json/);
     for (const m of [backbone, backbone2, head, head2]) m.dispose();
+  });
+});
+
+describe('euclideanNorm', () => {
+  it("equals tf.norm(x, 'euclidean', axis) bit for bit on the cpu backend, both axes, with and without keepDims", async () => {
+    await tf.setBackend('cpu');
+    const x = tf.randomNormal([37, 53], 0, 3, 'float32', 5);
+    for (const axis of [0, 1]) {
+      for (const keepDims of [false, true]) {
+        const ours = euclideanNorm(x, axis, keepDims), stock = tf.norm(x, 'euclidean', axis, keepDims);
+        expect(ours.shape).toEqual(stock.shape);
+        expect(Array.from(ours.dataSync())).toEqual(Array.from(stock.dataSync()));
+        tf.dispose([ours, stock]);
+      }
+    }
+    x.dispose();
   });
 });

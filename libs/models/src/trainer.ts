@@ -5,7 +5,7 @@ import { lambdaAt, type LambdaOption } from '@sphereface/loss';
 import { HealthMonitor, TrainingHealthError, type HealthOptions } from './health';
 import { writeFileAtomic } from '@sphereface/common';
 import { fileSystemHandler } from './io';
-import { findMarginHead, type MarginHead } from './margin-head';
+import { euclideanNorm, findMarginHead, type MarginHead } from './margin-head';
 import { Progress, type ProgressMode } from './progress';
 import { Rng } from './rng';
 import { sgdMomentum, sumOfSquares } from './sgd';
@@ -185,7 +185,7 @@ export class Trainer {
           return [
             tf.mean(tf.cast(tf.equal(predicted, tf.cast(batch.labels, 'int32')), 'float32')),
             tf.mul(tf.mean(this.head.targetAngles(features, batch.labels)), 180 / Math.PI),
-            tf.mean(tf.norm(features, 'euclidean', 1)),
+            tf.mean(euclideanNorm(features, 1)),
           ].map((t) => tf.keep(t));
         });
         return loss;
