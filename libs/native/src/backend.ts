@@ -115,7 +115,11 @@ export function registerNativeBackend(options: { threads?: number; priority?: nu
     override disposeData(dataId: tf.DataId, force?: boolean): boolean {
       const values = this.data.has(dataId) ? this.data.get(dataId).values : undefined;
       const disposed = super.disposeData(dataId, force);
-      if (disposed && values) this.track(values, -1);
+      if (disposed && values) {
+        // Before the array can be recycled (or its address reused): the addon keys reordered copies by address.
+        if (values instanceof Float32Array) this.addon.forgetReordered(values);
+        this.track(values, -1);
+      }
       return disposed;
     }
 

@@ -1,7 +1,8 @@
 import { mulberry32 } from '@sphereface/common';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, expect, it } from 'vitest';
-import { registerNativeBackend } from './backend';
+import { registerNativeBackend, type NativeBackendLike } from './backend';
+import { loadNativeAddon, type NativeAddon } from './loader';
 import { broadcastInner, nativeKernelCalls } from './kernels';
 import { describeNative, onBackend, randArray, relErr } from './testing/native';
 
@@ -178,5 +179,54 @@ describeNative('native kernels against the cpu backend', () => {
       await compare(() => [tf.sum(tf.tensor4d(x, [3, 4, 5, 6]), axis ?? undefined, keepDims)]);
     }
     await expectNative('Square', () => compare(() => [tf.square(tf.tensor1d(x))]));
+  });
+});
+
+describeNative('reordered activations kept between a convolution and its gradients', () => {
+  beforeAll(() => {
+    registerNativeBackend();
+  });
+  const addon = loadNativeAddon() as NativeAddon;
+  const rng = mulberry32(21);
+  const [n, h, w, c, o] = [2, 8, 6, 16, 16]; // 16 channels: oneDNN picks a blocked layout, so reorders happen
+  const filter = randArray(rng, 9 * c * o);
+
+  /** conv output and both gradients, with x made by a native kernel (an array the backend recycles). */
+  const convAndGrads = (x0: Float32Array) => () => {
+    const x = tf.mul(tf.tensor4d(x0, [n, h, w, c]), 1) as tf.Tensor4D;
+    const k = tf.tensor4d(filter, [3, 3, c, o]);
+    const conv = (a: tf.Tensor, b: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, CAFFE);
+    const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.square(conv(a, b))))([x, k]);
+    return [conv(x, k), dx, dw];
+  };
+
+  it('reuses the forward reorder of x and the input-gradient reorder of dy in the filter gradient', async () => {
+    const before = addon.reorderStats();
+    await compare(convAndGrads(randArray(rng, n * h * w * c)));
+    const after = addon.reorderStats();
+    expect(after.hits - before.hits, 'x and dy reused once each').toBeGreaterThanOrEqual(2);
+    expect(after.keptBytes, 'nothing kept once the tensors are disposed').toBe(0);
+  });
+
+  it('never serves a copy of a disposed array whose storage was recycled for new data', async () => {
+    expect(await tf.setBackend('native')).toBe(true);
+    const shape = [n, h, w, c] as [number, number, number, number];
+    const k = tf.tensor4d(filter, [3, 3, c, o]);
+    // First data: forward only, so its reorder stays kept until x1 is disposed.
+    const x1 = tf.mul(tf.tensor4d(randArray(rng, n * h * w * c), shape), 1);
+    const y1 = tf.conv2d(x1 as tf.Tensor4D, k, 1, CAFFE);
+    expect(addon.reorderStats().keptBytes).toBeGreaterThan(0);
+    const storage = (tf.backend() as unknown as NativeBackendLike).data.get(x1.dataId).values;
+    y1.dispose();
+    x1.dispose(); // last, so its array is the first the pool hands out again
+    // New data in the recycled array: results must match cpu.
+    const x2 = randArray(rng, n * h * w * c);
+    const reused = tf.tidy(() => {
+      const t = tf.mul(tf.tensor4d(x2, shape), 1);
+      return (tf.backend() as unknown as NativeBackendLike).data.get(t.dataId).values === storage;
+    });
+    k.dispose();
+    expect(reused, 'the backend recycled the first array (else this test proves nothing)').toBe(true);
+    await compare(convAndGrads(x2));
   });
 });

@@ -25,6 +25,10 @@ export interface NativeAddon {
   sgdMomentum(w: Float32Array, g: Float32Array, v: Float32Array, wOut: Float32Array, vOut: Float32Array, lr: number, momentum: number, decay: number, scale: number): void;
   /** Σ x², accumulated in double. */
   sumOfSquares(x: Float32Array): number;
+  /** Drops the reordered copies of an array's data kept between a convolution's forward and its gradients. */
+  forgetReordered(array: Float32Array): void;
+  /** Counts of kept-reorder reuses (hits) and reorders made (misses), and the bytes kept now. */
+  reorderStats(): { hits: number; misses: number; keptBytes: number };
   setNumThreads(n: number): void;
   getNumThreads(): number;
   dnnlVersion(): string;
