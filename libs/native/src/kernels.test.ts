@@ -173,6 +173,20 @@ describeNative('native kernels against the cpu backend', () => {
     expect(broadcastInner([4, 5], [3, 4, 5])).toBeNull();
   });
 
+  it('GatherV2 along each axis with 1-D and 2-D indices, and its gradient; out-of-range indices still throw', async () => {
+    const x = randArray(rng, 4 * 5 * 6);
+    for (const [axis, idx, idxShape] of [[0, [3, 0, 3], [3]], [1, [4, 1, 0, 2], [2, 2]], [2, [5, 0], [2]], [-1, [1], [1]]] as [number, number[], number[]][]) {
+      await expectNative('GatherV2', () =>
+        compare(() => {
+          const xt = tf.tensor3d(x, [4, 5, 6]), it = tf.tensor(idx, idxShape, 'int32');
+          return [tf.gather(xt, it, axis), tf.grad((v: tf.Tensor) => tf.sum(tf.square(tf.gather(v, it, axis))))(xt)];
+        }),
+      );
+    }
+    expect(await tf.setBackend('native')).toBe(true);
+    expect(() => tf.tidy(() => tf.gather(tf.tensor2d(x.subarray(0, 20), [4, 5]), tf.tensor1d([5], 'int32'), 1).dataSync())).toThrow(/not in \[0, 4\]/);
+  });
+
   it('Sum over leading, trailing and all axes (keepDims too), Square', async () => {
     const x = randArray(rng, 3 * 4 * 5 * 6);
     for (const [axis, keepDims] of [[[0, 1, 2], false], [[2, 3], false], [null, false], [[0], true], [[3], true], [[1, 2], false]] as [number[] | null, boolean][]) {
