@@ -9,27 +9,35 @@ describe('selectBackend', () => {
     else process.env[BACKEND_ENV] = saved;
   });
 
-  it('without tfjs-node installed picks native when its oneDNN addon is built, else wasm, and records why others were skipped', async () => {
+  it('without tfjs-node picks webgpu on a real GPU, else native when its oneDNN addon is built, else wasm, and records why others were skipped', async () => {
     delete process.env[BACKEND_ENV];
     const lines: string[] = [];
     const info = await selectBackend({ log: (l) => lines.push(l) });
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(`backend ${info.choice}`);
+    if (info.choice === 'webgpu') {
+      // A machine with a GPU that Dawn reaches through Vulkan.
+      expect(info.webgpu?.software).toBe(false);
+      expect(Object.keys(info.skipped)).toEqual(['node-gpu']);
+      return;
+    }
+    // No Vulkan driver (CI: VK_ICD_FILENAMES unset), or only a software one, which is never chosen automatically.
+    expect(info.skipped.webgpu).toMatch(/^webgpu: (no adapter|software adapter)/);
     // Imported the way selectBackend does (an optional workspace package), to know which outcome is right here.
     const spec = '@sphereface/native';
     const native = (await import(/* @vite-ignore */ spec).catch(() => null)) as { loadNativeAddon(): unknown } | null;
     const addon = native ? native.loadNativeAddon() : 'package missing';
     if (typeof addon === 'string') {
       expect(info.choice).toBe('wasm');
-      expect(Object.keys(info.skipped)).toEqual(['node-gpu', 'node', 'native']);
+      expect(Object.keys(info.skipped)).toEqual(['node-gpu', 'webgpu', 'node', 'native']);
       expect(info.skipped.native).toContain(native ? addon : '@sphereface/native');
     } else {
       expect(info.choice).toBe('native');
       expect(tf.getBackend()).toBe('native');
       expect(info.native?.threads).toBeGreaterThanOrEqual(1);
       expect(info.versions.onednn).toMatch(/^\d+\.\d+\.\d+$/);
-      expect(Object.keys(info.skipped)).toEqual(['node-gpu', 'node']);
+      expect(Object.keys(info.skipped)).toEqual(['node-gpu', 'webgpu', 'node']);
     }
-    expect(lines).toHaveLength(1);
-    expect(lines[0]).toContain(`backend ${info.choice}`);
   });
 
   it('wasm: SIMD, one thread, the training kernels', async () => {

@@ -1,9 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import * as tfwasm from '@tensorflow/tfjs-backend-wasm';
 import { registerWasmTrainingKernels } from './wasm-kernels';
+import { registerWebGpuBackend, webGpuVersions, type WebGpuInfo } from './webgpu';
 
 /** Backend choices, fastest first. */
-export const BACKEND_CHOICES = ['node-gpu', 'node', 'native', 'wasm', 'cpu'] as const;
+export const BACKEND_CHOICES = ['node-gpu', 'webgpu', 'node', 'native', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
 
 /** Environment variable that forces one backend (no fallback: failure throws). */
@@ -12,13 +13,15 @@ export const BACKEND_ENV = 'SPHEREFACE_BACKEND';
 /** What ran, for run records. */
 export interface BackendInfo {
   choice: BackendChoice;
-  /** tf.getBackend() after selection ('tensorflow' | 'native' | 'wasm' | 'cpu'). */
+  /** tf.getBackend() after selection ('tensorflow' | 'webgpu' | 'native' | 'wasm' | 'cpu'). */
   tfBackend: string;
   forced: boolean;
   versions: Record<string, string>;
   wasm?: { simd: boolean; threads: number; trainingKernels: boolean };
   /** @sphereface/native: oneDNN version and OpenMP threads. */
   native?: { dnnl: string; threads: number };
+  /** webgpu (Dawn): the adapter's name, its limits, whether it is a software one (SwiftShader), the Vulkan driver manifest. */
+  webgpu?: WebGpuInfo;
   gpu?: boolean;
   /** Why faster choices were skipped. */
   skipped: Record<string, string>;
@@ -45,7 +48,7 @@ async function activate(name: string): Promise<void> {
   await tf.ready();
 }
 
-async function tryChoice(choice: BackendChoice, info: Partial<BackendInfo>): Promise<void> {
+async function tryChoice(choice: BackendChoice, forced: boolean, info: Partial<BackendInfo>): Promise<void> {
   switch (choice) {
     case 'node-gpu': {
       const mod = await importOptional('@tensorflow/tfjs-node-gpu');
@@ -54,6 +57,15 @@ async function tryChoice(choice: BackendChoice, info: Partial<BackendInfo>): Pro
       if (!be.isUsingGpuDevice) throw new Error('tfjs-node-gpu loaded but no CUDA device is usable');
       info.gpu = true;
       info.versions = { ...(mod.version as Record<string, string>) };
+      return;
+    }
+    case 'webgpu': {
+      // Chosen automatically only on a real GPU; a forced choice accepts a software adapter (SwiftShader in CI).
+      const webgpu = await registerWebGpuBackend(forced);
+      await activate('webgpu');
+      info.webgpu = webgpu;
+      info.gpu = !webgpu.software;
+      info.versions = { ...tf.version, ...webGpuVersions() };
       return;
     }
     case 'node': {
@@ -96,9 +108,10 @@ function parseChoice(value: string, source: string): BackendChoice {
 }
 
 /**
- * Picks the fastest trainable backend: tfjs-node-gpu (CUDA) > tfjs-node > native (@sphereface/native's oneDNN
- * kernels, when its addon is built) > wasm (SIMD, 1 thread) with this package's training kernels > cpu. A forced
- * choice that fails throws instead of falling back.
+ * Picks the fastest trainable backend: tfjs-node-gpu (CUDA) > webgpu (Dawn on a real GPU; a software adapter such as
+ * SwiftShader only when forced) > tfjs-node > native (@sphereface/native's oneDNN kernels, when its addon is built) >
+ * wasm (SIMD, 1 thread) with this package's training kernels > cpu. A forced choice that fails throws instead of
+ * falling back.
  */
 export async function selectBackend(options: SelectBackendOptions = {}): Promise<BackendInfo> {
   const env = process.env[BACKEND_ENV];
@@ -108,7 +121,7 @@ export async function selectBackend(options: SelectBackendOptions = {}): Promise
   for (const choice of candidates) {
     const partial: Partial<BackendInfo> = {};
     try {
-      await tryChoice(choice, partial);
+      await tryChoice(choice, Boolean(forced), partial);
     } catch (e) {
       const why = e instanceof Error ? e.message.split('\n')[0] : String(e);
       if (forced) throw new Error(`selectBackend: forced backend '${choice}' is unavailable: ${why}`);
@@ -121,6 +134,7 @@ export async function selectBackend(options: SelectBackendOptions = {}): Promise
       `[sphereface] backend ${choice} (tf '${info.tfBackend}')` +
         (info.wasm ? ` simd=${info.wasm.simd} threads=${info.wasm.threads}` : '') +
         (info.native ? ` oneDNN ${info.native.dnnl} threads=${info.native.threads}` : '') +
+        (info.webgpu ? ` adapter '${info.webgpu.adapter.vendor} ${info.webgpu.adapter.architecture}' (${info.webgpu.adapter.description})` : '') +
         ` versions ${JSON.stringify(info.versions)}` +
         (Object.keys(skipped).length ? ` skipped ${JSON.stringify(skipped)}` : ''),
     );

@@ -1,6 +1,8 @@
 export { selectBackend, BACKEND_CHOICES, BACKEND_ENV } from './backend';
 export type { BackendChoice, BackendInfo, SelectBackendOptions } from './backend';
 export { registerWasmTrainingKernels, registerConvGradientKernels } from './wasm-kernels';
+export { SWIFTSHADER_ICD } from './webgpu';
+export type { WebGpuInfo } from './webgpu';
 export { sphereface, createModel, listModels, registerModel, SPHEREFACE_UNITS, STAGE_CHANNELS } from './sphereface';
 export type { SphereFaceOptions, ModelFactory } from './sphereface';
 export { SphereConv2D } from './layers';
