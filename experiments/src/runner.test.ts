@@ -37,6 +37,12 @@ describe('sphereface run table3 --profile smoke', () => {
     expect(canonical.mean).toBeLessThanOrEqual(1);
     expect(stored.history.length).toBe(stored.identity.config.trainer.iterations);
     expect(stored.history.every((h) => Number.isFinite(h.loss))).toBe(true);
+    // The record keeps selectBackend's whole BackendInfo: a webgpu run carries its adapter and limits, any other run
+    // says why webgpu was skipped.
+    const backend = stored.backend as { choice: string; tfBackend: string; webgpu?: { adapter: object }; skipped: Record<string, string> };
+    expect(backend.tfBackend).toBe(stored.identity.backend);
+    if (backend.choice === 'webgpu') expect(backend.webgpu?.adapter).toBeDefined();
+    else expect(backend.skipped.webgpu).toMatch(/^webgpu: /);
     expect(stored.artifacts.map((a) => a.name)).toEqual(
       expect.arrayContaining(['backbone/weights.bin', 'head/weights.bin', 'lfw-features.f32']),
     );
