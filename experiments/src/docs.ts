@@ -14,7 +14,7 @@ export const REPORT_FIGURES = ['psi.png', 'decision-regions.png', 'margin-thresh
 /** Renders docs/figures/*.png from the library functions and the committed cpu-profile table3 records. */
 export async function writeReportFigures(root: string): Promise<string[]> {
   const viz = await import('@sphereface/viz');
-  const table3 = listRecords(root).filter((r) => r.identity.config.experiment === 'table3' && r.identity.config.profile === 'cpu' && !r.overrides?.length);
+  const table3 = listRecords(root).filter((r) => r.identity.config.experiment === 'table3' && r.identity.config.profile === 'cpu' && !r.overrides?.length && !r.failure);
   const figures = [
     viz.psiFigure(),
     viz.decisionRegionsFigure(),

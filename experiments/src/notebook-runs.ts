@@ -28,10 +28,11 @@ export async function ensureRuns(experiment: string, options: EnsureRunsOptions)
   const out: RunRecord[] = [];
   for (const variant of variants) {
     for (const seed of seeds) {
-      // Only records made with the profile's current settings count (not older definitions, not --set studies).
+      // Only finished records made with the profile's current settings count (not older definitions, not --set
+      // studies); a failed run is replayed by runExperiment, which throws its diagnosis.
       const wanted = contentHash(resolveConfig(experiment, variant, options.profile, seed));
       const newest = listRecords(root)
-        .filter((r) => !r.overrides?.length && contentHash(r.identity.config) === wanted)
+        .filter((r) => !r.overrides?.length && !r.failure && contentHash(r.identity.config) === wanted)
         .sort((a, b) => b.endedAt.localeCompare(a.endedAt))[0];
       const record = newest ?? (options.run === false ? undefined : await runExperiment({ root, experiment, variant, profile: options.profile, seed, log }));
       if (!record) throw new Error(`no ${options.profile} record of ${experiment}/${variant} seed ${seed}; run: sphereface run ${experiment} --variant ${variant} --profile ${options.profile} --seed ${seed}`);

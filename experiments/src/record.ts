@@ -58,6 +58,16 @@ export interface RunRecord {
   artifacts: ArtifactRef[];
   /** Executed notebooks that used this run, relative to the repository root. */
   notebooks?: string[];
+  /** Present when a training health check stopped the run: it has a history but no evaluation. */
+  failure?: RunFailure;
+}
+
+/** Why a run stopped (the trainer's TrainingHealthError). */
+export interface RunFailure {
+  iteration: number;
+  /** HealthKind: 'non-finite' | 'collapsed' | 'underflow' … */
+  kind: string;
+  diagnosis: string;
 }
 
 export function runIdOf(identity: RunIdentity): string {
@@ -117,6 +127,9 @@ export function validateRecord(value: unknown, where: string): RunRecord {
     if (typeof p.protocol !== 'string' || !Number.isFinite(p.mean)) fail(`metrics.lfw entry ${JSON.stringify(p.protocol)} is malformed`);
   }
   if (!Array.isArray(r.artifacts)) fail('artifacts must be an array');
+  if (r.failure !== undefined && (!Number.isInteger(r.failure.iteration) || typeof r.failure.kind !== 'string' || typeof r.failure.diagnosis !== 'string')) {
+    fail('failure must have an integer iteration, a kind and a diagnosis');
+  }
   return r;
 }
 

@@ -17,6 +17,7 @@ export function headline(record: RunRecord) {
 const pct = (v: number) => (v * 100).toFixed(2);
 
 export function formatAccuracy(record: RunRecord): string {
+  if (record.failure) return `failed at it ${record.failure.iteration} (${record.failure.kind})`;
   const h = headline(record);
   return h ? `${pct(h.mean)} ± ${pct(h.std)}` : '—';
 }
@@ -81,6 +82,7 @@ export function formatShow(record: RunRecord): string {
     `trainer  ${JSON.stringify(c.trainer)}`,
     `train    ${Object.entries(record.metrics.train).map(([k, v]) => `${k} ${Number(v.toFixed(4))}`).join(', ')}`,
   ];
+  if (record.failure) lines.push(`FAILED   ${record.failure.diagnosis}`);
   if (record.metrics.lfw.length) {
     lines.push('LFW');
     for (const p of record.metrics.lfw) lines.push(`  ${p.protocol.padEnd(18)} ${pct(p.mean)} ± ${pct(p.std)} %   ${p.description}`);

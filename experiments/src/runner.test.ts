@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listRecordIds, readRecord, runIdOf } from './record';
 import { repositoryRoot } from './paths';
-import { runExperiment } from './runner';
+import { formatResults } from './report';
+import { reproductionReport } from './summary';
+import { runExperiment, RunFailedError } from './runner';
 
 // End to end at the smoke profile: real CelebA training images and real LFW pairs from the data root.
 describe('sphereface run table3 --profile smoke', () => {
@@ -27,7 +29,7 @@ describe('sphereface run table3 --profile smoke', () => {
     const root = repositoryRoot();
     const options = { root, experiment: 'table3', variant: 'a-softmax-m4', profile: 'smoke' as const, seed: 0, log: (l: string) => lines.push(l) };
     const record = await runExperiment(options);
-    expect(listRecordIds(root)).toEqual([record.runId]);
+    expect(listRecordIds(root)).toContain(record.runId);
     const stored = readRecord(root, record.runId);
     expect(stored.runId).toBe(runIdOf(stored.identity));
     expect(stored.metrics.lfw.map((p) => p.protocol)).toEqual(['canonical', 'best-threshold', 'sum-fusion-l2', 'no-flip']);
@@ -52,6 +54,32 @@ describe('sphereface run table3 --profile smoke', () => {
     const replay = await runExperiment(options);
     expect(replay).toEqual(stored);
     expect(lines.some((l) => l.includes('replaying the recorded result'))).toBe(true);
+    expect(lines.some((l) => l.startsWith('[3/5] training'))).toBe(false);
+  });
+
+  it('records a run that a health check stops, reports it as failed, and replays the failure instead of retraining', async () => {
+    const root = repositoryRoot();
+    // lr 1e8 without clipping: the first update sends the loss to infinity or NaN.
+    const overrides = ['trainer.learningRate=1e8', 'trainer.clipGradNorm=null', 'trainer.iterations=3'];
+    const options = { root, experiment: 'table3', variant: 'softmax', profile: 'smoke' as const, seed: 0, overrides, log: (l: string) => lines.push(l) };
+    const error = await runExperiment(options).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RunFailedError);
+    const { record } = error as RunFailedError;
+    expect((error as Error).message).toMatch(new RegExp(`run ${record.runId} \\(table3/softmax\\) failed: training stopped at iteration \\d+ \\(non-finite\\)`));
+    const stored = readRecord(root, record.runId);
+    expect(stored).toEqual(JSON.parse(JSON.stringify(record)));
+    expect(stored.failure).toMatchObject({ kind: 'non-finite' });
+    expect(stored.failure!.iteration).toBeGreaterThan(1);
+    expect(stored.metrics.lfw).toEqual([]);
+    expect(stored.history.length).toBe(stored.failure!.iteration);
+    expect(formatResults([stored])).toContain(`failed at it ${stored.failure!.iteration} (non-finite)`);
+    const report = reproductionReport([stored], ['smoke']);
+    expect(report).toContain('### Failed runs');
+    expect(report).toContain(`iteration ${stored.failure!.iteration} (non-finite)`);
+
+    lines.length = 0;
+    const replay = await runExperiment(options).catch((e: unknown) => e);
+    expect((replay as Error).message).toContain(`run ${record.runId} (table3/softmax) is recorded as failed`);
     expect(lines.some((l) => l.startsWith('[3/5] training'))).toBe(false);
   });
 });

@@ -25,6 +25,7 @@ import {
   marginHeadModel,
   selectBackend,
   Trainer,
+  TrainingHealthError,
   type IterationRecord,
 } from '@sphereface/models';
 import { contentHash, sha256Hex, writeFileAtomic } from '@sphereface/common';
@@ -33,7 +34,7 @@ import { codeVersion } from './code-version';
 import { getExperiment, resolveConfig } from './definitions';
 import { environmentInfo } from './environment';
 import { artifactsRoot } from './paths';
-import { isRecorded, readRecord, RECORD_SCHEMA, runIdOf, writeRecord, type ArtifactRef, type RunIdentity, type RunRecord } from './record';
+import { isRecorded, readRecord, recordPath, RECORD_SCHEMA, runIdOf, writeRecord, type ArtifactRef, type RunIdentity, type RunRecord } from './record';
 
 export interface RunOptions {
   root: string;
@@ -179,8 +180,10 @@ export async function runExperiment(options: RunOptions): Promise<RunRecord> {
   };
   const runId = runIdOf(identity);
   if (!options.force && isRecorded(root, runId)) {
+    const recorded = readRecord(root, runId);
+    if (recorded.failure) throw new RunFailedError(recorded, recordPath(root, runId, config.profile), true);
     log(`run ${runId} is already recorded: replaying the recorded result (no training; --force re-runs it)`);
-    return readRecord(root, runId);
+    return recorded;
   }
   const startedAt = new Date();
   const artifactsDir = artifactsRoot(root);
@@ -225,11 +228,50 @@ export async function runExperiment(options: RunOptions): Promise<RunRecord> {
     await trainer.restore(resumeFrom);
     log(`resuming from checkpoint ${resumeFrom} (iteration ${trainer.iteration})`);
   }
+  const definition = getExperiment(experiment).variants.find((v) => v.name === variant);
+  /** Writes the run record (a finished run's, or a failed run's with its history and diagnosis). */
+  const record = (fields: Pick<RunRecord, 'history' | 'metrics' | 'artifacts' | 'failure'>): { record: RunRecord; path: string } => {
+    const endedAt = new Date();
+    const result: RunRecord = {
+      schema: RECORD_SCHEMA,
+      runId,
+      identity,
+      code: codeVersion(root),
+      backend: backend as unknown as Record<string, unknown>,
+      environment: environmentInfo(),
+      startedAt: startedAt.toISOString(),
+      endedAt: endedAt.toISOString(),
+      seconds: (endedAt.getTime() - startedAt.getTime()) / 1000,
+      paper: definition?.paper ?? null,
+      ...(options.overrides?.length ? { overrides: options.overrides } : {}),
+      ...fields,
+    };
+    const path = writeRecord(root, result);
+    log(`run record written: ${relative(root, path)} (content hash ${contentHash(result).slice(0, 12)})`);
+    return { record: result, path };
+  };
+  const trainMetrics = (history: IterationRecord[]) => {
+    // The step a health check stopped has no finite loss: averages use the last 10 healthy iterations.
+    const last = history.filter((r) => Number.isFinite(r.loss)).slice(-10);
+    const average = (key: keyof IterationRecord) => last.reduce((s, r) => s + Number(r[key]), 0) / last.length;
+    return { loss: average('loss'), accuracy: average('accuracy'), iterations: trainer.iteration, identities: train.identities.length, images: trainCrops.kept.length };
+  };
+
   log(`[3/5] training ${config.model.name} ×${config.model.widthMultiplier} with ${config.loss.name} for ${t.iterations} iterations`);
-  await trainer.run();
+  try {
+    await trainer.run();
+  } catch (error) {
+    if (!(error instanceof TrainingHealthError)) throw error;
+    // A diverged or collapsed run is a result too: recorded, so it is not silently retried or lost.
+    const history = readTrainLog(join(runDir, 'train.jsonl'));
+    const failure = { iteration: error.iteration, kind: error.kind, diagnosis: error.message };
+    const failed = record({ history: summariseHistory(history), metrics: { train: trainMetrics(history), lfw: [] }, artifacts: [], failure });
+    trainer.dispose();
+    backbone.dispose();
+    headModel.dispose();
+    throw new RunFailedError(failed.record, failed.path, false);
+  }
   const history = readTrainLog(join(runDir, 'train.jsonl'));
-  const last = history.slice(-Math.min(10, history.length));
-  const average = (key: keyof IterationRecord) => last.reduce((s, r) => s + Number(r[key]), 0) / last.length;
 
   const artifacts: ArtifactRef[] = [];
   await backbone.save(fileSystemHandler(join(runDir, 'backbone')));
@@ -241,16 +283,7 @@ export async function runExperiment(options: RunOptions): Promise<RunRecord> {
     }
   }
 
-  const metrics: RunRecord['metrics'] = {
-    train: {
-      loss: average('loss'),
-      accuracy: average('accuracy'),
-      iterations: trainer.iteration,
-      identities: train.identities.length,
-      images: trainCrops.kept.length,
-    },
-    lfw: [],
-  };
+  const metrics: RunRecord['metrics'] = { train: trainMetrics(history), lfw: [] };
   if (lfw) {
     const images = pairImages(lfw);
     log(`[4/5] extracting LFW features of ${images.length} images (original and mirrored)`);
@@ -288,27 +321,24 @@ export async function runExperiment(options: RunOptions): Promise<RunRecord> {
   backbone.dispose();
   headModel.dispose();
 
-  const endedAt = new Date();
-  const definition = getExperiment(experiment).variants.find((v) => v.name === variant);
-  const record: RunRecord = {
-    schema: RECORD_SCHEMA,
-    runId,
-    identity,
-    code: codeVersion(root),
-    backend: backend as unknown as Record<string, unknown>,
-    environment: environmentInfo(),
-    startedAt: startedAt.toISOString(),
-    endedAt: endedAt.toISOString(),
-    seconds: (endedAt.getTime() - startedAt.getTime()) / 1000,
-    history: summariseHistory(history),
-    metrics,
-    paper: definition?.paper ?? null,
-    ...(options.overrides?.length ? { overrides: options.overrides } : {}),
-    artifacts,
-  };
-  const path = writeRecord(root, record);
-  log(`run record written: ${relative(root, path)} (content hash ${contentHash(record).slice(0, 12)})`);
-  return record;
+  return record({ history: summariseHistory(history), metrics, artifacts }).record;
+}
+
+/** A run stopped by a training health check; its record (with the diagnosis) is written before this is thrown. */
+export class RunFailedError extends Error {
+  constructor(
+    readonly record: RunRecord,
+    readonly recordFile: string,
+    replayed: boolean,
+  ) {
+    const f = record.failure!;
+    super(
+      `run ${record.runId} (${record.identity.config.experiment}/${record.identity.config.variant}) ${replayed ? 'is recorded as failed' : 'failed'}: ` +
+        `${f.diagnosis}. Record: ${recordFile}` +
+        (replayed ? ' (--force trains it again)' : ''),
+    );
+    this.name = 'RunFailedError';
+  }
 }
 
 /** The trainer's JSONL log; after a resume, iterations redone since the last checkpoint keep their last entry. */

@@ -102,10 +102,14 @@ export function comparisonMarkdown(experiment: string, summaries: VariantSummary
  */
 export function reproductionReport(records: RunRecord[], profiles: readonly string[] = ['cpu', 'paper']): string {
   const chosen = records.filter((r) => profiles.includes(r.identity.config.profile));
-  const summaries = summarise(chosen.filter((r) => !r.overrides?.length));
+  const summaries = summarise(chosen.filter((r) => !r.overrides?.length && !r.failure));
   const link = (s: VariantSummary, id: string) => `[\`${id}\`](../experiments/records/${s.profile}/${id}.json)`;
   const sections = EXPERIMENTS.map((e) => comparisonMarkdown(e.name, summaries, link));
-  const studies = chosen.filter((r) => r.overrides?.length).sort((a, b) => a.startedAt.localeCompare(b.startedAt));
+  const byStart = (a: RunRecord, b: RunRecord) => a.startedAt.localeCompare(b.startedAt);
+  const recordLink = (r: RunRecord) => `[\`${r.runId}\`](../experiments/records/${r.identity.config.profile}/${r.runId}.json)`;
+  const settings = (r: RunRecord) => (r.overrides?.length ? r.overrides.map((o) => `\`${o}\``).join(', ') : 'profile defaults');
+  const studies = chosen.filter((r) => r.overrides?.length && !r.failure).sort(byStart);
+  const failed = chosen.filter((r) => r.failure).sort(byStart);
   if (studies.length) {
     sections.push(
       [
@@ -116,7 +120,21 @@ export function reproductionReport(records: RunRecord[], profiles: readonly stri
         ...studies.map((r) => {
           const c = r.identity.config;
           const canonical = r.metrics.lfw.find((p) => p.protocol === 'canonical');
-          return `| [\`${r.runId}\`](../experiments/records/${c.profile}/${r.runId}.json) | ${c.experiment}/${c.variant} | ${c.profile} | ${r.overrides!.map((o) => `\`${o}\``).join(', ')} | ${canonical ? formatMeanStd(canonical) : '—'} | ${r.metrics.train.loss.toFixed(3)} / ${(100 * r.metrics.train.accuracy).toFixed(1)} % |`;
+          return `| ${recordLink(r)} | ${c.experiment}/${c.variant} | ${c.profile} | ${settings(r)} | ${canonical ? formatMeanStd(canonical) : '—'} | ${r.metrics.train.loss.toFixed(3)} / ${(100 * r.metrics.train.accuracy).toFixed(1)} % |`;
+        }),
+      ].join('\n'),
+    );
+  }
+  if (failed.length) {
+    sections.push(
+      [
+        '### Failed runs (stopped by a training health check; no evaluation)',
+        '',
+        '| run | experiment/variant | profile | settings | stopped at | diagnosis |',
+        '|---|---|---|---|---|---|',
+        ...failed.map((r) => {
+          const c = r.identity.config;
+          return `| ${recordLink(r)} | ${c.experiment}/${c.variant} | ${c.profile} | ${settings(r)} | iteration ${r.failure!.iteration} (${r.failure!.kind}) | ${r.failure!.diagnosis.replaceAll('|', '\\|')} |`;
         }),
       ].join('\n'),
     );
