@@ -187,6 +187,16 @@ describeNative('native kernels against the cpu backend', () => {
     expect(() => tf.tidy(() => tf.gather(tf.tensor2d(x.subarray(0, 20), [4, 5]), tf.tensor1d([5], 'int32'), 1).dataSync())).toThrow(/not in \[0, 4\]/);
   });
 
+  it('Reverse along each single axis (and negative axes), bit for bit; several axes go to the cpu kernel', async () => {
+    const x = randArray(rng, 2 * 3 * 5 * 17);
+    for (const axis of [0, 1, 2, 3, -2]) {
+      await expectNative('Reverse', () => compare(() => [tf.reverse(tf.tensor4d(x, [2, 3, 5, 17]), axis)], Number.MIN_VALUE));
+    }
+    const before = nativeKernelCalls().Reverse.fallback;
+    await compare(() => [tf.reverse(tf.tensor4d(x, [2, 3, 5, 17]), [1, 2])], Number.MIN_VALUE);
+    expect(nativeKernelCalls().Reverse.fallback).toBe(before + 1);
+  });
+
   it('Sum over leading, trailing and all axes (keepDims too), Square', async () => {
     const x = randArray(rng, 3 * 4 * 5 * 6);
     for (const [axis, keepDims] of [[[0, 1, 2], false], [[2, 3], false], [null, false], [[0], true], [[3], true], [[1, 2], false]] as [number[] | null, boolean][]) {

@@ -208,6 +208,24 @@ function makeKernels(addon: NativeAddon): Record<string, Fast> {
       }
       return out(backend, [...shape.slice(0, axis), ...inputs.indices.shape, ...shape.slice(axis + 1)], y);
     },
+    // One reversed axis by block copies: the trainer's random mirroring (Reverse over W of a [64, 56, 48, 3] batch) took
+    // 0.5 s per step in the cpu kernel, half of a reduced-scale training step.
+    Reverse: ({ inputs, backend, attrs = {} }) => {
+      const x = f32(backend, inputs.x), shape = inputs.x.shape;
+      const axes = [...new Set(tf.util.parseAxisParam(attrs.dims as number | number[], shape))];
+      if (!x || axes.length !== 1) return null;
+      const axis = axes[0], len = shape[axis], inner = size(shape.slice(axis + 1)), outer = size(shape.slice(0, axis));
+      const y = backend.alloc(x.length);
+      for (let o = 0; o < outer; o++) {
+        const base = o * len * inner;
+        for (let i = 0; i < len; i++) {
+          const from = base + (len - 1 - i) * inner, to = base + i * inner;
+          if (inner < 16) for (let j = 0; j < inner; j++) y[to + j] = x[from + j];
+          else y.set(x.subarray(from, from + inner), to);
+        }
+      }
+      return out(backend, shape, y);
+    },
     Conv2D: (args) => conv2d(args, false),
     FusedConv2D: (args) => conv2d(args, true),
     Conv2DBackpropInput: ({ inputs, backend, attrs = {} }) => {
