@@ -12,6 +12,38 @@ export interface SphereConv2DArgs {
   inputShape?: number[];
 }
 
+const CAFFE_PAD: tf.backend_util.ExplicitPadding = [[0, 0], [1, 1], [1, 1], [0, 0]];
+
+/**
+ * Convolution + bias as one FusedConv2D kernel call whose gradient is the one registered below, not tf.fused.conv2d's:
+ * that op's custom gradient computes ∂x and ∂filter together, so the first layer also paid for the gradient of the
+ * input image, which nothing uses (a whole Conv2DBackpropInput per step). The tape asks only for what it needs.
+ */
+function convWithBias(x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor1D, strides: number): tf.Tensor4D {
+  const attrs = { strides, pad: CAFFE_PAD, dataFormat: 'NHWC', dilations: 1, activation: 'linear' };
+  return tf.engine().runKernel('FusedConv2D', { x, filter, bias }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+}
+
+// tfjs registers no gradient for the FusedConv2D kernel (its fused op wraps the kernel in a custom gradient, under which
+// kernels are not taped), so this one applies only to convWithBias's direct calls.
+if (!tf.getGradient('FusedConv2D')) {
+  tf.registerGradient({
+    kernelName: 'FusedConv2D',
+    inputsToSave: ['x', 'filter'],
+    gradFunc: (dy, saved, attrs) => {
+      const [x, filter] = saved as [tf.Tensor4D, tf.Tensor4D];
+      const dy4 = dy as tf.Tensor4D;
+      if (attrs.activation !== 'linear') throw new Error(`FusedConv2D gradient (@sphereface/models): activation '${String(attrs.activation)}' is not supported`);
+      const conv = { strides: attrs.strides, pad: attrs.pad, dataFormat: attrs.dataFormat, dimRoundingMode: attrs.dimRoundingMode };
+      return {
+        x: () => tf.engine().runKernel('Conv2DBackpropInput', { dy: dy4, filter }, { ...conv, inputShape: x.shape } as unknown as tf.NamedAttrMap) as tf.Tensor,
+        filter: () => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy: dy4 }, { ...conv, filterShape: filter.shape } as unknown as tf.NamedAttrMap) as tf.Tensor,
+        bias: () => tf.sum(dy4, [0, 1, 2]),
+      };
+    },
+  });
+}
+
 /**
  * A 3×3 convolution with Caffe's symmetric padding of 1. TF's 'same' pads stride-2 convs on even inputs only at the
  * bottom/right, which shifts the sampling grid by one pixel relative to the authors' prototxts; explicit padding does not.
@@ -56,13 +88,7 @@ export class SphereConv2D extends tf.layers.Layer {
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return tf.tidy(() => {
       const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor4D;
-      return tf.fused.conv2d({
-        x,
-        filter: this.kernel.read() as tf.Tensor4D,
-        strides: this.strides,
-        pad: [[0, 0], [1, 1], [1, 1], [0, 0]],
-        bias: this.bias.read(),
-      });
+      return convWithBias(x, this.kernel.read() as tf.Tensor4D, this.bias.read() as tf.Tensor1D, this.strides);
     });
   }
 
