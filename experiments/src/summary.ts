@@ -110,33 +110,25 @@ export function reproductionReport(records: RunRecord[], profiles: readonly stri
   const settings = (r: RunRecord) => (r.overrides?.length ? r.overrides.map((o) => `\`${o}\``).join(', ') : 'profile defaults');
   const studies = chosen.filter((r) => r.overrides?.length && !r.failure).sort(byStart);
   const failed = chosen.filter((r) => r.failure).sort(byStart);
+  /** A markdown section listing runs one per row (the first cells of each row: run link, experiment/variant, profile, settings). */
+  const runsSection = (title: string, columns: string[], runs: RunRecord[], cells: (r: RunRecord) => string[]) => {
+    const row = (r: RunRecord) => [recordLink(r), `${r.identity.config.experiment}/${r.identity.config.variant}`, r.identity.config.profile, settings(r), ...cells(r)];
+    return [`### ${title}`, '', `| ${['run', 'experiment/variant', 'profile', ...columns].join(' | ')} |`, `|${'---|'.repeat(columns.length + 3)}`, ...runs.map((r) => `| ${row(r).join(' | ')} |`)].join('\n');
+  };
   if (studies.length) {
     sections.push(
-      [
-        '### Other recorded runs (profile settings changed with `--set`)',
-        '',
-        '| run | experiment/variant | profile | overrides | LFW % (canonical) | train loss / accuracy |',
-        '|---|---|---|---|---|---|',
-        ...studies.map((r) => {
-          const c = r.identity.config;
-          const canonical = r.metrics.lfw.find((p) => p.protocol === 'canonical');
-          return `| ${recordLink(r)} | ${c.experiment}/${c.variant} | ${c.profile} | ${settings(r)} | ${canonical ? formatMeanStd(canonical) : '—'} | ${r.metrics.train.loss.toFixed(3)} / ${(100 * r.metrics.train.accuracy).toFixed(1)} % |`;
-        }),
-      ].join('\n'),
+      runsSection('Other recorded runs (profile settings changed with `--set`)', ['overrides', 'LFW % (canonical)', 'train loss / accuracy'], studies, (r) => {
+        const canonical = r.metrics.lfw.find((p) => p.protocol === 'canonical');
+        return [canonical ? formatMeanStd(canonical) : '—', `${r.metrics.train.loss.toFixed(3)} / ${(100 * r.metrics.train.accuracy).toFixed(1)} %`];
+      }),
     );
   }
   if (failed.length) {
     sections.push(
-      [
-        '### Failed runs (stopped by a training health check; no evaluation)',
-        '',
-        '| run | experiment/variant | profile | settings | stopped at | diagnosis |',
-        '|---|---|---|---|---|---|',
-        ...failed.map((r) => {
-          const c = r.identity.config;
-          return `| ${recordLink(r)} | ${c.experiment}/${c.variant} | ${c.profile} | ${settings(r)} | iteration ${r.failure!.iteration} (${r.failure!.kind}) | ${r.failure!.diagnosis.replaceAll('|', '\\|')} |`;
-        }),
-      ].join('\n'),
+      runsSection('Failed runs (stopped by a training health check; no evaluation)', ['settings', 'stopped at', 'diagnosis'], failed, (r) => [
+        `iteration ${r.failure!.iteration} (${r.failure!.kind})`,
+        r.failure!.diagnosis.replaceAll('|', '\\|'),
+      ]),
     );
   }
   return [
