@@ -1,5 +1,7 @@
 """PyTorch side of bench-step.ts: the same SphereFace nets (Caffe padding, PReLU, residual units, FC 512) and an
 A-Softmax (m=4) head with λ annealing, SGD momentum 0.9 / weight decay 5e-4. One JSON line per config on stdout.
+"device" (default "cpu") may name a CUDA device (bench-webgpu.ts); each timed step ends with loss.item(), which
+waits for the GPU.
 
     /usr/bin/python3 bench_step_torch.py '{"configs":[{"model":"sphereface4","size":[112,96]}],"batch":32,...}'
 """
@@ -63,15 +65,17 @@ def main():
     spec = json.loads(sys.argv[1])
     torch.set_num_threads(spec["threads"])
     torch.manual_seed(0)
+    device = torch.device(spec.get("device", "cpu"))
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
     torch.ones(64, 64) @ torch.ones(64, 64)  # loads libblas.so.3 (Debian's alternative: OpenBLAS or reference)
     with open("/proc/self/maps") as maps:
         blas = "OpenBLAS" if "openblas" in maps.read() else "reference BLAS"
     for c in spec["configs"]:
         h, w = c["size"]
-        net, head = sphereface(c["model"], c["size"]), ASoftmax(512, spec["classes"])
+        net, head = sphereface(c["model"], c["size"]).to(device), ASoftmax(512, spec["classes"]).to(device)
         opt = torch.optim.SGD(list(net.parameters()) + list(head.parameters()), lr=0.1, momentum=0.9, weight_decay=5e-4)
-        x = torch.sin(torch.arange(spec["batch"] * 3 * h * w, dtype=torch.float32) * 0.37).reshape(spec["batch"], 3, h, w)
-        y = torch.arange(spec["batch"]) % spec["classes"]
+        x = torch.sin(torch.arange(spec["batch"] * 3 * h * w, dtype=torch.float32) * 0.37).reshape(spec["batch"], 3, h, w).to(device)
+        y = (torch.arange(spec["batch"]) % spec["classes"]).to(device)
         times = []
         for i in range(spec["warmup"] + spec["steps"]):
             t0 = time.perf_counter()
@@ -83,7 +87,7 @@ def main():
             loss.item()
             if i >= spec["warmup"]:
                 times.append(time.perf_counter() - t0)
-        print(json.dumps({"model": c["model"], "size": f"{h}x{w}", "step_s": statistics.median(times), "times": times, "torch": torch.__version__, "blas": blas}), flush=True)
+        print(json.dumps({"model": c["model"], "size": f"{h}x{w}", "step_s": statistics.median(times), "times": times, "torch": torch.__version__, "blas": blas, "device": name}), flush=True)
 
 
 if __name__ == "__main__":
