@@ -1,6 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, describe, expect, it } from 'vitest';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { BACKEND_ENV, selectBackend } from './backend';
+import { defaultVulkanManifests } from './webgpu';
 
 describe('selectBackend', () => {
   const saved = process.env[BACKEND_ENV];
@@ -22,7 +26,7 @@ describe('selectBackend', () => {
       return;
     }
     // No Vulkan driver (CI: VK_ICD_FILENAMES unset), or only a software one, which is never chosen automatically.
-    expect(info.skipped.webgpu).toMatch(/^webgpu: (no adapter|software adapter)/);
+    expect(info.skipped.webgpu).toMatch(/^webgpu: (no Vulkan driver manifest|no adapter|software adapter)/);
     // Imported the way selectBackend does (an optional workspace package), to know which outcome is right here.
     const spec = '@sphereface/native';
     const native = (await import(/* @vite-ignore */ spec).catch(() => null)) as { loadNativeAddon(): unknown } | null;
@@ -57,5 +61,26 @@ describe('selectBackend', () => {
     await expect(selectBackend({ force: 'node', log: null })).rejects.toThrow(/forced backend 'node' is unavailable/);
     process.env[BACKEND_ENV] = 'webgl2';
     await expect(selectBackend({ log: null })).rejects.toThrow(/unknown backend 'webgl2'/);
+  });
+});
+
+describe('defaultVulkanManifests', () => {
+  it("lists the driver manifests in the Vulkan loader's default folders (XDG data and config dirs, /etc)", () => {
+    const saved = { data: process.env.XDG_DATA_DIRS, config: process.env.XDG_CONFIG_DIRS, home: process.env.XDG_DATA_HOME };
+    const dir = mkdtempSync(join(tmpdir(), 'sf-vk-'));
+    try {
+      mkdirSync(join(dir, 'data', 'vulkan', 'icd.d'), { recursive: true });
+      writeFileSync(join(dir, 'data', 'vulkan', 'icd.d', 'nvidia_icd.json'), '{}');
+      writeFileSync(join(dir, 'data', 'vulkan', 'icd.d', 'README'), '');
+      Object.assign(process.env, { XDG_DATA_DIRS: join(dir, 'data'), XDG_CONFIG_DIRS: join(dir, 'config'), XDG_DATA_HOME: join(dir, 'home') });
+      const found = defaultVulkanManifests().filter((f) => f.startsWith(dir));
+      expect(found).toEqual([join(dir, 'data', 'vulkan', 'icd.d', 'nvidia_icd.json')]);
+    } finally {
+      for (const [key, value] of [['XDG_DATA_DIRS', saved.data], ['XDG_CONFIG_DIRS', saved.config], ['XDG_DATA_HOME', saved.home]] as const) {
+        if (value === undefined) delete process.env[key];
+        else process.env[key] = value;
+      }
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,4 +1,6 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { registerWebGpuTrainingKernels } from './webgpu-kernels';
 
@@ -53,6 +55,19 @@ function icdSetting(): string {
   return 'the Vulkan loader default search (VK_ICD_FILENAMES and VK_DRIVER_FILES unset)';
 }
 
+/** The Vulkan loader's default driver-manifest folders (Linux), in its search order. */
+function manifestFolders(): string[] {
+  const data = (process.env.XDG_DATA_DIRS || '/usr/local/share:/usr/share').split(':');
+  const config = (process.env.XDG_CONFIG_DIRS || '/etc/xdg').split(':');
+  const home = process.env.XDG_DATA_HOME || join(homedir(), '.local', 'share');
+  return [...config, '/etc', ...data, home].map((d) => join(d, 'vulkan', 'icd.d'));
+}
+
+/** Driver manifests the loader would find by itself (empty: Dawn cannot get a Vulkan adapter without a variable naming one). */
+export function defaultVulkanManifests(): string[] {
+  return manifestFolders().flatMap((dir) => (existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => join(dir, f)) : []));
+}
+
 interface Dawn { gpu: GPU; globals: object; adapter: GPUAdapter | null }
 /**
  * The Dawn instance that found an adapter, kept for the life of the process: tfjs's device lives on it, and a
@@ -85,9 +100,16 @@ function describeAdapter(adapter: GPUAdapter): WebGpuInfo {
  * is no usable adapter.
  */
 export async function registerWebGpuBackend(allowSoftware: boolean): Promise<WebGpuInfo> {
-  let { gpu, globals, adapter } = await requestAdapter();
   const configured = Boolean(process.env.VK_ICD_FILENAMES || process.env.VK_DRIVER_FILES);
-  if (!adapter && allowSoftware && !configured && existsSync(SWIFTSHADER_ICD)) {
+  // Without any driver manifest Dawn can only fail, after printing the loader's warnings: in automatic selection on a
+  // machine without a GPU driver (CI, most CPU users), say so without starting it.
+  const noDriver = !kept && !configured && defaultVulkanManifests().length === 0;
+  if (noDriver && !allowSoftware) {
+    throw new Error(`webgpu: no Vulkan driver manifest in ${manifestFolders().join(', ')} (and VK_ICD_FILENAMES, VK_DRIVER_FILES unset): no GPU driver to run on`);
+  }
+  if (noDriver && existsSync(SWIFTSHADER_ICD)) process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
+  let { gpu, globals, adapter } = await requestAdapter();
+  if (!adapter && allowSoftware && !configured && process.env.VK_ICD_FILENAMES !== SWIFTSHADER_ICD && existsSync(SWIFTSHADER_ICD)) {
     process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
     ({ gpu, globals, adapter } = await requestAdapter());
   }
