@@ -11,16 +11,11 @@
  *
  * Writes webgpu-check.json and webgpu-bench.json to --out (default: the current folder); exits 1 when a check failed.
  */
-import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ArrayBatchProvider } from '../src/array-provider';
 import { selectBackend } from '../src/backend';
-import { trainingStepFlops } from '../src/flops';
-import { marginHeadModel } from '../src/margin-head';
-import { createModel } from '../src/sphereface';
+import { stepBenchKey, timeTorchSteps, timeTrainingSteps, type StepBenchConfig } from '../src/step-bench';
 import { checkTrainingKernels, checkTrainingSteps, KERNEL_SETUP, TRAIN_SETUP } from '../src/testing/webgpu-check';
-import { Trainer } from '../src/trainer';
 
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: string) => {
@@ -28,10 +23,11 @@ const opt = (name: string, dflt: string) => {
   return i >= 0 ? args[i + 1] : dflt;
 };
 const OUT = opt('out', '.'), STEPS = Number(opt('steps', '5')), WARMUP = Number(opt('warmup', '2')), PYTHON = opt('python', 'python3');
-const TORCH_SCRIPT = opt('torch-script', join(import.meta.dirname, 'bench_step_torch.py'));
+const TORCH_SCRIPT = args.includes('--torch-script') ? opt('torch-script', '') : undefined; // default: the models' bench_step_torch.py
 const CLASSES = 100, SIZE = opt('size', '112x96').split('x').map(Number) as [number, number];
-const CONFIGS = opt('models', 'sphereface4,sphereface20').split(',').flatMap((model) => opt('batches', '32,128').split(',').map((b) => ({ model, batch: Number(b) })));
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const CONFIGS: StepBenchConfig[] = opt('models', 'sphereface4,sphereface20').split(',').flatMap((model) =>
+  opt('batches', '32,128').split(',').map((b) => ({ model, size: SIZE, batch: Number(b), classes: CLASSES })),
+);
 const log = (line: string) => console.log(line);
 
 const info = await selectBackend({ force: 'webgpu', log });
@@ -55,35 +51,23 @@ if (!args.includes('--no-check')) {
 interface Row { backend: string; model: string; batch: number; stepS: number; times: number[]; flops: number }
 const rows: Row[] = [];
 
-for (const { model, batch } of CONFIGS) {
-  const backbone = createModel(model, { inputSize: SIZE, seed: 1 });
-  const { model: head } = marginHeadModel({ numClasses: CLASSES, loss: 'a-softmax', inputDim: 512, seed: 2 });
-  const images = Float32Array.from({ length: batch * SIZE[0] * SIZE[1] * 3 }, (_, i) => Math.sin(i * 0.37));
-  const labels = Int32Array.from({ length: batch }, (_, i) => i % CLASSES);
-  const trainer = new Trainer(backbone, head, new ArrayBatchProvider(images, labels, [...SIZE, 3], CLASSES, 3), {
-    batchSize: batch, maxIter: 1e9, mirror: false, progress: 'none',
-  });
-  const times: number[] = [];
-  // stepSeconds ends after the step's metrics are read back, so it includes the GPU work.
-  for (let i = 0; i < WARMUP + STEPS; i++) times.push((await trainer.step()).stepSeconds);
-  const row = { backend: `tfjs webgpu (${info.webgpu!.adapter.description || info.webgpu!.adapter.vendor})`, model, batch, stepS: median(times.slice(WARMUP)), times, flops: trainingStepFlops(backbone, CLASSES, batch) };
+for (const c of CONFIGS) {
+  const t = await timeTrainingSteps(c, { warmup: WARMUP, steps: STEPS });
+  const row = { backend: `tfjs webgpu (${info.webgpu!.adapter.description || info.webgpu!.adapter.vendor})`, model: c.model, batch: c.batch, ...t };
   rows.push(row);
-  log(`webgpu ${model} batch ${batch}: ${row.stepS.toFixed(4)} s/step (all steps: ${times.map((t) => t.toFixed(3)).join(', ')})`);
-  [trainer, backbone, head].forEach((x) => x.dispose());
+  log(`webgpu ${stepBenchKey(c)}: ${row.stepS.toFixed(4)} s/step (timed steps: ${t.times.map((x) => x.toFixed(3)).join(', ')})`);
 }
 
 if (!args.includes('--no-torch')) {
-  for (const { model, batch } of CONFIGS) {
-    const spec = { configs: [{ model, size: SIZE }], batch, classes: CLASSES, steps: Math.max(STEPS, 10), warmup: 5, threads: 16, device: 'cuda' };
-    const res = spawnSync(PYTHON, [TORCH_SCRIPT, JSON.stringify(spec)], { encoding: 'utf8', maxBuffer: 1 << 24 });
-    if (res.status !== 0) {
-      log(`torch ${model} batch ${batch}: failed (${(res.stderr || res.error?.message || '').trim().split('\n').pop()})`);
+  for (const c of CONFIGS) {
+    const r = timeTorchSteps(c, { python: PYTHON, script: TORCH_SCRIPT, steps: Math.max(STEPS, 10), warmup: 5, threads: 16, device: 'cuda' });
+    if (typeof r === 'string') {
+      log(`torch ${stepBenchKey(c)}: failed (${r})`);
       continue;
     }
-    const r = JSON.parse(res.stdout.trim()) as { step_s: number; times: number[]; torch: string; device: string };
-    const flops = rows.find((w) => w.model === model && w.batch === batch)!.flops;
-    rows.push({ backend: `torch ${r.torch} (${r.device})`, model, batch, stepS: r.step_s, times: r.times, flops });
-    log(`torch ${model} batch ${batch}: ${r.step_s.toFixed(4)} s/step`);
+    const flops = rows.find((w) => w.model === c.model && w.batch === c.batch)!.flops;
+    rows.push({ backend: r.label, model: c.model, batch: c.batch, stepS: r.stepS, times: r.times, flops });
+    log(`${r.label} ${stepBenchKey(c)}: ${r.stepS.toFixed(4)} s/step`);
   }
 }
 

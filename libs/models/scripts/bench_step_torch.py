@@ -1,7 +1,7 @@
-"""PyTorch side of bench-step.ts: the same SphereFace nets (Caffe padding, PReLU, residual units, FC 512) and an
-A-Softmax (m=4) head with λ annealing, SGD momentum 0.9 / weight decay 5e-4. One JSON line per config on stdout.
-"device" (default "cpu") may name a CUDA device (bench-webgpu.ts); each timed step ends with loss.item(), which
-waits for the GPU.
+"""PyTorch side of the step benchmark (src/step-bench.ts): the same SphereFace nets (Caffe padding, PReLU, residual
+units, FC 512) and an A-Softmax (m=4) head with λ annealing, SGD momentum 0.9 / weight decay 5e-4. One JSON line per
+config on stdout. A config's "width" (default 1) multiplies the channels (createModel's widthMultiplier); "device"
+(default "cpu") may name a CUDA device (bench-webgpu.ts); each timed step ends with loss.item(), which waits for the GPU.
 
     /usr/bin/python3 bench_step_torch.py '{"configs":[{"model":"sphereface4","size":[112,96]}],"batch":32,...}'
 """
@@ -28,9 +28,10 @@ class Residual(nn.Module):
         return x + self.body(x)
 
 
-def sphereface(model, size):
+def sphereface(model, size, width=1.0):
     layers, cin, h, w = [], 3, size[0], size[1]
-    for c, units in zip(CHANNELS, UNITS[model]):
+    # Channels × width rounded half up and at least 1, as createModel's widthMultiplier does.
+    for c, units in zip([max(1, int(c * width + 0.5)) for c in CHANNELS], UNITS[model]):
         layers += [nn.Conv2d(cin, c, 3, 2, 1), nn.PReLU(c, 0.25)] + [Residual(c) for _ in range(units)]
         cin, h, w = c, (h - 1) // 2 + 1, (w - 1) // 2 + 1
     return nn.Sequential(*layers, nn.Flatten(), nn.Linear(cin * h * w, 512))
@@ -72,7 +73,7 @@ def main():
         blas = "OpenBLAS" if "openblas" in maps.read() else "reference BLAS"
     for c in spec["configs"]:
         h, w = c["size"]
-        net, head = sphereface(c["model"], c["size"]).to(device), ASoftmax(512, spec["classes"]).to(device)
+        net, head = sphereface(c["model"], c["size"], c.get("width", 1.0)).to(device), ASoftmax(512, spec["classes"]).to(device)
         opt = torch.optim.SGD(list(net.parameters()) + list(head.parameters()), lr=0.1, momentum=0.9, weight_decay=5e-4)
         x = torch.sin(torch.arange(spec["batch"] * 3 * h * w, dtype=torch.float32) * 0.37).reshape(spec["batch"], 3, h, w).to(device)
         y = (torch.arange(spec["batch"]) % spec["classes"]).to(device)

@@ -1,22 +1,32 @@
 /**
  * Training-step benchmark of the oneDNN 'native' backend against wasm (+ @sphereface/models' training kernels) and
- * PyTorch (Debian python3-torch, libs/models/scripts/bench_step_torch.py) in one run: SphereFace-4/-20 at 112×96 and
- * 56×48, batch 32, A-Softmax (m=4) head, the models' Trainer (Caffe SGD, momentum, weight decay, clipping).
+ * PyTorch (Debian python3-torch) in one run, with @sphereface/models' step benchmark (src/step-bench.ts):
+ * SphereFace-4/-20 at 112×96 and 56×48, batch 32, and the cpu profile's SphereFace-4 ×0.25 at 56×48, batch 64;
+ * A-Softmax (m=4) head, the models' Trainer (Caffe SGD, momentum, weight decay, clipping).
  *
- *   npx tsx libs/native/scripts/bench-native.ts [--steps 3] [--warmup 1] [--classes 100] [--only sphereface4@112x96]
- *                                               [--no-wasm] [--no-torch] [--profile]
+ *   npx tsx libs/native/scripts/bench-native.ts [--steps 3] [--warmup 1] [--only sphereface4@112x96/b32]
+ *                                               [--no-wasm] [--no-torch] [--profile] [--top 16]
  *
- * FLOPs follow libs/models/scripts/bench-step.ts: conv / FC / classifier multiply-adds of forward + dX + dW (no dX for
- * conv1), 2 FLOP per MAC; element-wise work is not counted. Peak: see peak() below. --profile runs one extra step per
- * config under tf.profile on native and splits its wall time into oneDNN kernels, other (cpu) kernels by name, and
- * the rest (JS: tape, tidy, allocation).
+ * FLOPs: conv / FC / classifier multiply-adds of forward + dX + dW (no dX for conv1), 2 FLOP per MAC (trainingStepFlops);
+ * element-wise work is not counted. Peak: see peak() below. --profile runs one extra step per config under tf.profile
+ * on native and splits its wall time into oneDNN kernels, the addon's loops, other (cpu) kernels by name, and the rest
+ * (JS: tape, tidy, allocation).
  */
 import * as tf from '@tensorflow/tfjs';
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
-import { ArrayBatchProvider, createModel, marginHeadModel, selectBackend, SGD_MOMENTUM_KERNEL, SUM_OF_SQUARES_KERNEL, Trainer, trainingStepFlops } from '@sphereface/models';
+import {
+  CPU_PROFILE_STEP,
+  selectBackend,
+  SGD_MOMENTUM_KERNEL,
+  STEP_BENCH_CONFIGS,
+  stepBenchKey,
+  SUM_OF_SQUARES_KERNEL,
+  timeTorchSteps,
+  timeTrainingSteps,
+  type StepBenchConfig,
+  type Trainer,
+} from '@sphereface/models';
 import { nativeKernelCalls, registerNativeBackend, NATIVE_BACKEND } from '../src/index';
 
 const args = process.argv.slice(2);
@@ -24,9 +34,7 @@ const opt = (name: string, dflt: string) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? args[i + 1] : dflt;
 };
-const STEPS = Number(opt('steps', '3')), WARMUP = Number(opt('warmup', '1')), CLASSES = Number(opt('classes', '100')), BATCH = 32;
-const PYTHON = '/usr/bin/python3';
-const TORCH_SCRIPT = join(import.meta.dirname, '..', '..', 'models', 'scripts', 'bench_step_torch.py');
+const STEPS = Number(opt('steps', '3')), WARMUP = Number(opt('warmup', '1'));
 /** Kernels the addon runs (for the profile split). */
 const ONEDNN_KERNELS = new Set(['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'BatchMatMul', '_FusedMatMul']);
 /** Kernels the addon runs with its own OpenMP loops. */
@@ -38,7 +46,7 @@ const ADDON_LOOPS = new Set(['Prelu', 'SphereFaceNativePreluGrad', 'Add', 'Sub',
  * bogomips / 2 (boost clocks, if the VM gets them, make the true peak higher and the fraction an upper bound).
  */
 function peak(): { gflops: number; how: string } {
-  const cpuinfo = existsSync('/proc/cpuinfo') ? spawnSync('cat', ['/proc/cpuinfo'], { encoding: 'utf8' }).stdout : '';
+  const cpuinfo = existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '';
   const bogo = Number(/bogomips\s*:\s*([\d.]+)/.exec(cpuinfo)?.[1] ?? NaN);
   const ghz = bogo / 2 / 1000, cores = availableParallelism();
   const flags = /flags\s*:(.*)/.exec(cpuinfo)?.[1] ?? '';
@@ -46,33 +54,14 @@ function peak(): { gflops: number; how: string } {
   return { gflops: cores * ghz * 32, how: `${cores} cores × ${ghz.toFixed(2)} GHz (bogomips/2) × 32 FLOP/cycle (2 FMA pipes × 8 fp32 lanes × 2; ${isa} + FMA)` };
 }
 
-interface Config { model: 'sphereface4' | 'sphereface20'; size: [number, number] }
-const ALL: Config[] = [
-  { model: 'sphereface4', size: [112, 96] },
-  { model: 'sphereface4', size: [56, 48] },
-  { model: 'sphereface20', size: [112, 96] },
-  { model: 'sphereface20', size: [56, 48] },
-];
-const keyOf = (c: Config) => `${c.model}@${c.size.join('x')}`;
-const CONFIGS = args.includes('--only') ? ALL.filter((c) => keyOf(c) === opt('only', '')) : ALL;
-if (!CONFIGS.length) throw new Error(`bench-native: --only ${opt('only', '')} matches none of ${ALL.map(keyOf).join(', ')}`);
+const ALL = [...STEP_BENCH_CONFIGS, CPU_PROFILE_STEP];
+const CONFIGS = args.includes('--only') ? ALL.filter((c) => stepBenchKey(c) === opt('only', '')) : ALL;
+if (!CONFIGS.length) throw new Error(`bench-native: --only ${opt('only', '')} matches none of ${ALL.map(stepBenchKey).join(', ')}`);
 
-interface Row { backend: string; key: string; stepS: number; times: number[] }
+interface Row { backend: string; config: StepBenchConfig; stepS: number }
 const rows: Row[] = [];
 const flopsOf = new Map<string, number>();
 const profiles: string[] = [];
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
-function setup(c: Config) {
-  const backbone = createModel(c.model, { inputSize: c.size, seed: 1 });
-  const { model: headModel } = marginHeadModel({ numClasses: CLASSES, loss: 'a-softmax', inputDim: 512, seed: 2 });
-  const images = Float32Array.from({ length: BATCH * c.size[0] * c.size[1] * 3 }, (_, i) => Math.sin(i * 0.37));
-  const labels = Int32Array.from({ length: BATCH }, (_, i) => i % CLASSES);
-  const provider = new ArrayBatchProvider(images, labels, [...c.size, 3], CLASSES, 3);
-  const trainer = new Trainer(backbone, headModel, provider, { batchSize: BATCH, maxIter: 1e9, mirror: false, progress: 'none' });
-  flopsOf.set(keyOf(c), trainingStepFlops(backbone, CLASSES, BATCH));
-  return { trainer, dispose: () => [trainer, backbone, headModel].forEach((m) => m.dispose()) };
-}
 
 async function profileStep(trainer: Trainer, key: string): Promise<void> {
   tf.env().set('CHECK_COMPUTATION_FOR_ERRORS', false); // the profiler would otherwise read every output back
@@ -105,27 +94,18 @@ async function profileStep(trainer: Trainer, key: string): Promise<void> {
   );
 }
 
-async function benchTfjs(label: string, c: Config, profile: boolean): Promise<void> {
-  const { trainer, dispose } = setup(c);
-  const times: number[] = [];
-  for (let i = 0; i < WARMUP + STEPS; i++) {
-    const r = await trainer.step();
-    if (i >= WARMUP) times.push(r.stepSeconds);
-  }
-  if (profile) await profileStep(trainer, keyOf(c));
-  rows.push({ backend: label, key: keyOf(c), stepS: median(times), times });
-  console.error(`${label} ${keyOf(c)}: ${median(times).toFixed(3)} s/step (${times.map((t) => t.toFixed(2)).join(', ')})`);
-  dispose();
+async function benchTfjs(label: string, c: StepBenchConfig, profile: boolean): Promise<void> {
+  const t = await timeTrainingSteps(c, { warmup: WARMUP, steps: STEPS, after: profile ? (trainer) => profileStep(trainer, stepBenchKey(c)) : undefined });
+  flopsOf.set(stepBenchKey(c), t.flops);
+  rows.push({ backend: label, config: c, stepS: t.stepS });
+  console.error(`${label} ${stepBenchKey(c)}: ${t.stepS.toFixed(3)} s/step (${t.times.map((x) => x.toFixed(2)).join(', ')})`);
 }
 
-function benchTorch(c: Config): void {
-  if (!existsSync(PYTHON)) return void console.error(`torch: ${PYTHON} not found; skipped`);
-  const spec = JSON.stringify({ configs: [c], batch: BATCH, classes: CLASSES, steps: Math.max(STEPS, 5), warmup: 5, threads: availableParallelism() });
-  const res = spawnSync(PYTHON, [TORCH_SCRIPT, spec], { encoding: 'utf8', maxBuffer: 1 << 24 });
-  if (res.status !== 0) return void console.error(`torch: skipped (${(res.stderr || res.error?.message || '').trim().split('\n').pop()})`);
-  const r = JSON.parse(res.stdout.trim()) as { model: string; size: string; step_s: number; times: number[]; torch: string; blas: string };
-  rows.push({ backend: `torch ${r.torch} (${availableParallelism()} threads, ${r.blas})`, key: `${r.model}@${r.size}`, stepS: r.step_s, times: r.times });
-  console.error(`torch ${r.model}@${r.size}: ${r.step_s.toFixed(3)} s/step (${r.times.map((t) => t.toFixed(2)).join(', ')})`);
+function benchTorch(c: StepBenchConfig): void {
+  const torch = timeTorchSteps(c, { python: '/usr/bin/python3', steps: Math.max(STEPS, 5), warmup: 5, threads: availableParallelism() });
+  if (typeof torch === 'string') return void console.error(`torch: skipped (${torch})`);
+  rows.push({ backend: torch.label, config: c, stepS: torch.stepS });
+  console.error(`${torch.label} ${stepBenchKey(c)}: ${torch.stepS.toFixed(3)} s/step (${torch.times.map((x) => x.toFixed(2)).join(', ')})`);
 }
 
 const native = registerNativeBackend();
@@ -144,16 +124,15 @@ for (const c of CONFIGS) {
 }
 
 const { gflops: peakGflops, how } = peak();
-console.log(`\nTraining step, batch ${BATCH}, A-Softmax m=4 over ${CLASSES} classes; tfjs: median of ${STEPS} after ${WARMUP} warm-up, torch: ${Math.max(STEPS, 5)} after 5`);
+console.log(`\nTraining step, A-Softmax m=4; tfjs: median of ${STEPS} after ${WARMUP} warm-up, torch: ${Math.max(STEPS, 5)} after 5`);
 console.log(`peak ${peakGflops.toFixed(0)} GFLOP/s = ${how}\n`);
-console.log('| backend | model | input | s/step | images/s | GFLOP/s | % of peak | × torch |');
-console.log('|---|---|---|---|---|---|---|---|');
+console.log('| backend | config | s/step | images/s | GFLOP/s | % of peak | × torch |');
+console.log('|---|---|---|---|---|---|---|');
 for (const r of [...rows].sort((p, q) => p.backend.localeCompare(q.backend))) {
-  const torch = rows.find((t) => t.backend.startsWith('torch') && t.key === r.key);
-  const gf = flopsOf.get(r.key)! / r.stepS / 1e9;
-  const [model, size] = r.key.split('@');
+  const torch = rows.find((t) => t.backend.startsWith('torch') && t.config === r.config);
+  const gf = flopsOf.get(stepBenchKey(r.config))! / r.stepS / 1e9;
   console.log(
-    `| ${r.backend} | ${model} | ${size} | ${r.stepS.toFixed(3)} | ${(BATCH / r.stepS).toFixed(1)} | ${gf.toFixed(1)} | ${((100 * gf) / peakGflops).toFixed(1)} | ${torch ? (r.stepS / torch.stepS).toFixed(2) : 'n/a'} |`,
+    `| ${r.backend} | ${stepBenchKey(r.config)} | ${r.stepS.toFixed(3)} | ${(r.config.batch / r.stepS).toFixed(1)} | ${gf.toFixed(1)} | ${((100 * gf) / peakGflops).toFixed(1)} | ${torch ? (r.stepS / torch.stepS).toFixed(2) : 'n/a'} |`,
   );
 }
 for (const [k, f] of flopsOf) console.log(`FLOPs/step ${k}: ${(f / 1e9).toFixed(2)} GFLOP`);
