@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { writeFileAtomic } from '@sphereface/common';
+import { getExperiment } from './definitions';
 import { listRecords } from './record';
 import { reproductionReport } from './summary';
 
@@ -14,7 +15,11 @@ export const REPORT_FIGURES = ['psi.png', 'decision-regions.png', 'margin-thresh
 /** Renders docs/figures/*.png from the library functions and the committed cpu-profile table3 records. */
 export async function writeReportFigures(root: string): Promise<string[]> {
   const viz = await import('@sphereface/viz');
-  const table3 = listRecords(root).filter((r) => r.identity.config.experiment === 'table3' && r.identity.config.profile === 'cpu' && !r.overrides?.length && !r.failure);
+  // In the experiment's variant order, then by seed, so that a variant's runs sit side by side.
+  const order = getExperiment('table3').variants.map((v) => v.name);
+  const table3 = listRecords(root)
+    .filter((r) => r.identity.config.experiment === 'table3' && r.identity.config.profile === 'cpu' && !r.overrides?.length && !r.failure)
+    .sort((a, b) => order.indexOf(a.identity.config.variant) - order.indexOf(b.identity.config.variant) || a.identity.config.seed - b.identity.config.seed);
   const figures = [
     viz.psiFigure(),
     viz.decisionRegionsFigure(),
