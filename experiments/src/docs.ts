@@ -1,8 +1,8 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { writeFileAtomic } from '@sphereface/common';
-import { getExperiment } from './definitions';
-import { listRecords } from './record';
+import { contentHash, writeFileAtomic } from '@sphereface/common';
+import { getExperiment, resolveConfig } from './definitions';
+import { listRecords, type RunRecord } from './record';
 import { reproductionReport } from './summary';
 
 export function reproductionReportPath(root: string): string {
@@ -15,10 +15,13 @@ export const REPORT_FIGURES = ['psi.png', 'decision-regions.png', 'margin-thresh
 /** Renders docs/figures/*.png from the library functions and the committed cpu-profile table3 records. */
 export async function writeReportFigures(root: string): Promise<string[]> {
   const viz = await import('@sphereface/viz');
-  // In the experiment's variant order, then by seed, so that a variant's runs sit side by side.
+  // Finished runs made with the current table3 cpu settings (not older definitions, --set studies or failed runs), in
+  // the experiment's variant order, then by seed, so that a variant's runs sit side by side.
   const order = getExperiment('table3').variants.map((v) => v.name);
+  const current = (r: RunRecord) =>
+    contentHash(r.identity.config) === contentHash(resolveConfig('table3', r.identity.config.variant, 'cpu', r.identity.config.seed));
   const table3 = listRecords(root)
-    .filter((r) => r.identity.config.experiment === 'table3' && r.identity.config.profile === 'cpu' && !r.overrides?.length && !r.failure)
+    .filter((r) => r.identity.config.experiment === 'table3' && r.identity.config.profile === 'cpu' && !r.overrides?.length && !r.failure && current(r))
     .sort((a, b) => order.indexOf(a.identity.config.variant) - order.indexOf(b.identity.config.variant) || a.identity.config.seed - b.identity.config.seed);
   const figures = [
     viz.psiFigure(),

@@ -1,3 +1,4 @@
+import { mulberry32 } from '@sphereface/common';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -8,16 +9,6 @@ const REL_TOL = 1e-4;
 
 type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
 interface Case { n: number; h: number; w: number; ci: number; co: number; k: number; stride: number | [number, number]; pad: Pad }
-
-function mulberry(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randArray(rng: () => number, size: number): Float32Array {
   const out = new Float32Array(size);
@@ -71,7 +62,7 @@ describe('wasm training kernels vs the cpu backend', () => {
   for (const [idx, c] of cases.entries()) {
     for (const viaLayer of [false, true]) {
       it(`case ${idx} ${JSON.stringify(c)} ${viaLayer ? 'fused' : 'conv2d'}`, async () => {
-        const rng = mulberry(1234 + idx);
+        const rng = mulberry32(1234 + idx);
         const data = { x: randArray(rng, c.n * c.h * c.w * c.ci), w: randArray(rng, c.k * c.k * c.ci * c.co), r: randArray(rng, c.n * (c.h + 8) * (c.w + 8) * c.co) };
         const ref = await convAndGrads('cpu', c, data, viaLayer);
         const before = tf.memory().numTensors;
@@ -97,7 +88,7 @@ describe('wasm training kernels vs the cpu backend', () => {
   ];
   for (const [as, bs, ta, tb] of matmuls) {
     it(`BatchMatMul ${JSON.stringify(as)}${ta ? 'ᵀ' : ''} · ${JSON.stringify(bs)}${tb ? 'ᵀ' : ''} and its gradient match cpu`, async () => {
-      const rng = mulberry(as.length * 1000 + bs[bs.length - 1]);
+      const rng = mulberry32(as.length * 1000 + bs[bs.length - 1]);
       const a = randArray(rng, as.reduce((x, y) => x * y, 1)), b = randArray(rng, bs.reduce((x, y) => x * y, 1));
       const run = async (backend: string) => {
         expect(await tf.setBackend(backend)).toBe(true);
