@@ -204,6 +204,14 @@ convolution_forward::primitive_desc conv_fwd_pd(const Conv& s, bool bias, bool r
   return convolution_forward::primitive_desc(d, attr, eng());
 }
 
+// Backward data or weights: the same tensors as the forward, with the forward training descriptor as the hint.
+template <typename Op>
+typename Op::primitive_desc conv_bwd_pd(const Conv& s) {
+  typename Op::desc d(algorithm::convolution_direct, s.any(s.src()), s.any(s.wei()), s.any(s.dst()), s.strides(), s.dil(),
+                      s.padl(), s.padr());
+  return typename Op::primitive_desc(d, eng(), conv_fwd_pd(s, false, false, prop_kind::forward_training));
+}
+
 std::unordered_map<std::string, std::unique_ptr<Cached<convolution_forward::primitive_desc>>> fwd_cache;
 std::unordered_map<std::string, std::unique_ptr<Cached<convolution_backward_data::primitive_desc>>> bwd_data_cache;
 std::unordered_map<std::string, std::unique_ptr<Cached<convolution_backward_weights::primitive_desc>>> bwd_wei_cache;
@@ -235,11 +243,8 @@ Napi::Value Conv2dBackpropInput(const Napi::CallbackInfo& info) {
   float* dy = f32(info[0], "conv2dBackpropInput dy", s.dst_size());
   float* w = f32(info[1], "conv2dBackpropInput filter", s.wei_size());
   float* dx = f32(info[2], "conv2dBackpropInput out", s.src_size());
-  auto& e = cached<convolution_backward_data::primitive_desc>(bwd_data_cache, key_of("bwd_data", s.params, 0), [&] {
-    convolution_backward_data::desc d(algorithm::convolution_direct, s.any(s.src()), s.any(s.wei()), s.any(s.dst()),
-                                      s.strides(), s.dil(), s.padl(), s.padr());
-    return convolution_backward_data::primitive_desc(d, eng(), conv_fwd_pd(s, false, false, prop_kind::forward_training));
-  });
+  auto& e = cached<convolution_backward_data::primitive_desc>(bwd_data_cache, key_of("bwd_data", s.params, 0),
+                                                              [&] { return conv_bwd_pd<convolution_backward_data>(s); });
   memory ddst = as_input_kept(e.pd.diff_dst_desc(), s.user_dst(), dy, Use::kFirst);
   memory wei = as_input(e.pd.weights_desc(), s.user_wei(), w);
   Output dsrc(e.pd.diff_src_desc(), s.user_src(), dx);
@@ -255,11 +260,8 @@ Napi::Value Conv2dBackpropFilter(const Napi::CallbackInfo& info) {
   float* x = f32(info[0], "conv2dBackpropFilter x", s.src_size());
   float* dy = f32(info[1], "conv2dBackpropFilter dy", s.dst_size());
   float* dw = f32(info[2], "conv2dBackpropFilter out", s.wei_size());
-  auto& e = cached<convolution_backward_weights::primitive_desc>(bwd_wei_cache, key_of("bwd_wei", s.params, 0), [&] {
-    convolution_backward_weights::desc d(algorithm::convolution_direct, s.any(s.src()), s.any(s.wei()), s.any(s.dst()),
-                                         s.strides(), s.dil(), s.padl(), s.padr());
-    return convolution_backward_weights::primitive_desc(d, eng(), conv_fwd_pd(s, false, false, prop_kind::forward_training));
-  });
+  auto& e = cached<convolution_backward_weights::primitive_desc>(bwd_wei_cache, key_of("bwd_wei", s.params, 0),
+                                                                 [&] { return conv_bwd_pd<convolution_backward_weights>(s); });
   memory src = as_input_kept(e.pd.src_desc(), s.user_src(), x, Use::kLast);
   memory ddst = as_input_kept(e.pd.diff_dst_desc(), s.user_dst(), dy, Use::kLast);
   Output dwei(e.pd.diff_weights_desc(), s.user_wei(), dw);
