@@ -25,7 +25,6 @@ export function nativeKernelCalls(): Record<string, { native: number; fallback: 
 
 const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((v, i) => v === b[i]);
-const stripLeadingOnes = (shape: readonly number[]) => shape.slice(Math.max(shape.findIndex((d) => d !== 1), 0));
 
 function f32(backend: NativeBackendLike, t: tf.TensorInfo | undefined): Float32Array | null {
   if (!t || t.dtype !== 'float32') return null;
@@ -49,13 +48,10 @@ export function broadcastInner(x: readonly number[], w: readonly number[]): numb
 }
 
 /**
- * Whether `w` (bias, PReLU weights) broadcasts over `x` with period size(w), i.e. w's shape without leading ones is a
- * suffix of x's: then element i of x meets w[i mod size(w)].
+ * Whether `w` (bias, PReLU weights) broadcasts over `x` with period size(w): element i of x meets w[i mod size(w)].
  */
 export function isPeriodic(x: readonly number[], w: readonly number[]): boolean {
-  if (w.length > x.length) return false;
-  const s = stripLeadingOnes(w);
-  return sameShape(s, x.slice(x.length - s.length));
+  return broadcastInner(x, w) === 1;
 }
 
 function convInfo(xShape: number[], filterShape: number[], attrs: Attrs, dilations: unknown): tf.backend_util.Conv2DInfo {
