@@ -257,6 +257,8 @@ export async function runExperiment(options: RunOptions): Promise<RunRecord> {
     return { loss: average('loss'), accuracy: average('accuracy'), iterations: trainer.iteration, identities: train.identities.length, images: trainCrops.kept.length };
   };
 
+  const disposeModels = () => [trainer, backbone, headModel].forEach((m) => m.dispose());
+
   log(`[3/5] training ${config.model.name} ×${config.model.widthMultiplier} with ${config.loss.name} for ${t.iterations} iterations`);
   try {
     await trainer.run();
@@ -266,9 +268,7 @@ export async function runExperiment(options: RunOptions): Promise<RunRecord> {
     const history = readTrainLog(join(runDir, 'train.jsonl'));
     const failure = { iteration: error.iteration, kind: error.kind, diagnosis: error.message };
     const failed = record({ history: summariseHistory(history), metrics: { train: trainMetrics(history), lfw: [] }, artifacts: [], failure });
-    trainer.dispose();
-    backbone.dispose();
-    headModel.dispose();
+    disposeModels();
     throw new RunFailedError(failed.record, failed.path, false);
   }
   const history = readTrainLog(join(runDir, 'train.jsonl'));
@@ -317,10 +317,7 @@ export async function runExperiment(options: RunOptions): Promise<RunRecord> {
     artifacts.push(writeArtifact(runDir, artifactsDir, 'train-labels.json', new TextEncoder().encode(JSON.stringify(Array.from(labels)))));
     metrics.angularFisherScore = angularFisherScore({ rows: labels.length, cols: dim, data: original }, labels).afs;
   }
-  trainer.dispose();
-  backbone.dispose();
-  headModel.dispose();
-
+  disposeModels();
   return record({ history: summariseHistory(history), metrics, artifacts }).record;
 }
 

@@ -38,7 +38,7 @@ export function stepBenchKey(c: StepBenchConfig): string {
   return `${c.model}${c.width && c.width !== 1 ? `×${c.width}` : ''}@${c.size.join('x')}/b${c.batch}`;
 }
 
-export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 export interface StepTiming {
   /** Median seconds per step after the warm-up. */
