@@ -6,22 +6,53 @@ import { citeBibtex, exportModelIndex, filterRecords, formatDiff, formatResults,
 import { repositoryRoot } from './paths';
 import { writeReportFigures, writeReproductionReport } from './docs';
 
-const USAGE = `usage: sphereface <command> [options]
+/** Each command's synopsis and what it does; `sphereface --help` lists them, `sphereface <command> --help` prints one. */
+const COMMANDS: Record<string, { synopsis: string; help: string }> = {
+  run: {
+    synopsis: '<experiment> [--variant V | --all] [--profile smoke|cpu|paper] [--seed N] [--set path=value ...] [--force]',
+    help: `train, extract LFW features, evaluate, write a run record (a recorded run ID is replayed, not retrained)
 
-  run <experiment> [--variant V | --all] [--profile smoke|cpu|paper] [--seed N] [--set path=value ...] [--force]
-                                  train, extract LFW features, evaluate, write a run record
-  list                            the experiments and their variants
-  results [--experiment E] [--variant V] [--profile P]
-                                  a table of recorded runs
-  show <run-id>                   one run in full
-  diff <run-a> <run-b>            config, protocol, metrics and environment side by side
-  cite <run-id>                   a BibTeX entry for the run (and the paper it reproduces)
-  export --format model-index     Papers-with-Code model-index YAML of all runs
-  report [--check]                regenerate docs/reproduction.md and docs/figures from the records (--check: fail if stale)
+  <experiment>        table3, losses, depth or toy (\`sphereface list\` shows their variants)
+  --variant V         one variant (default: the experiment's default variant)
+  --all               every variant; the others still run when one fails, and failures are listed at the end
+  --profile P         smoke (seconds), cpu (the reduced scale, default) or paper
+  --seed N            the seed of data order, initialisation and augmentation (default 0)
+  --set path=value    change one config field, e.g. --set trainer.iterations=200 (recorded; changes the run ID)
+  --force             train again even when the run ID is recorded`,
+  },
+  list: { synopsis: '', help: 'the experiments and their variants' },
+  results: {
+    synopsis: '[--experiment E] [--variant V] [--profile P]',
+    help: 'a table of recorded runs, filtered by experiment, variant or profile',
+  },
+  show: { synopsis: '<run-id>', help: 'one run in full: config, training, LFW protocols, verification metrics, environment' },
+  diff: { synopsis: '<run-a> <run-b>', help: 'config, protocol, metrics and environment of two runs side by side' },
+  cite: { synopsis: '<run-id>', help: 'a BibTeX entry for the run (and the paper it reproduces)' },
+  export: { synopsis: '--format model-index', help: 'Papers-with-Code model-index YAML of all runs' },
+  report: {
+    synopsis: '[--check]',
+    help: 'regenerate docs/reproduction.md and docs/figures from the records (--check: fail if the report is stale)',
+  },
+};
+
+const USAGE = `usage: sphereface <command> [options]   (sphereface <command> --help for one command)
+
+${Object.entries(COMMANDS)
+  .map(([name, c]) => `  ${`${name} ${c.synopsis}`.trimEnd()}\n      ${c.help.split('\n')[0]}`)
+  .join('\n')}
 `;
+
+function commandUsage(name: string): string {
+  const c = COMMANDS[name];
+  return `usage: sphereface ${name} ${c.synopsis}\n\n${c.help}\n`;
+}
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  if (command && command in COMMANDS && (rest.includes('--help') || rest.includes('-h'))) {
+    console.log(commandUsage(command));
+    return 0;
+  }
   const root = repositoryRoot();
   try {
     switch (command) {
@@ -94,6 +125,11 @@ export async function main(argv: string[]): Promise<number> {
       case undefined:
       case 'help':
       case '--help':
+      case '-h':
+        if (rest[0] && rest[0] in COMMANDS) {
+          console.log(commandUsage(rest[0]));
+          return 0;
+        }
         console.log(USAGE);
         return command === undefined ? 2 : 0;
       default:
