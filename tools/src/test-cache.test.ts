@@ -69,7 +69,7 @@ describe('nx test cache', () => {
 
   it('replays a cached result only when the environment is the same (a skip never stands in for a required run)', () => {
     // A throw-away cache and workspace-data folder, so this neither reads nor fills the user's cache.
-    const env = {
+    const env: NodeJS.ProcessEnv = {
       ...process.env,
       NX_CACHE_DIRECTORY: join(scratch, 'nx-cache'),
       NX_WORKSPACE_DATA_DIRECTORY: join(scratch, 'nx-data'),

@@ -2,7 +2,7 @@
  * Training-step benchmark: SphereFace-4/-20 at 112×96 and 56×48, batch 32, and the cpu profile's SphereFace-4 ×0.25
  * at batch 64, with an A-Softmax (m=4) head and Caffe SGD, on the wasm (and tfjs-node, when installed) backends and
  * the cpu backend, next to PyTorch (Debian python3-torch) on the same net and head. The native (oneDNN) backend has
- * its own script: libs/native/scripts/bench-native.ts.
+ * its own script: libs/models/scripts/bench-native.ts.
  *
  *   npx tsx libs/models/scripts/bench-step.ts [--steps 3] [--warmup 1] [--no-torch] [--no-cpu]
  *

@@ -34,6 +34,9 @@ export interface SelectBackendOptions {
   log?: ((line: string) => void) | null;
 }
 
+/** @sphereface/native, an optional dependency: typed here, loaded only when the native backend is tried. */
+type NativeModule = typeof import('@sphereface/native');
+
 // Variable specifiers keep bundlers and tsc from resolving the optional packages at build time.
 async function importOptional(spec: string): Promise<Record<string, unknown>> {
   return (await import(/* @vite-ignore */ spec)) as Record<string, unknown>;
@@ -77,8 +80,8 @@ async function tryChoice(choice: BackendChoice, forced: boolean, info: Partial<B
     }
     case 'native': {
       // oneDNN kernels on the cpu backend (@sphereface/native); throws why when its addon was not built (no libdnnl-dev).
-      const mod = await importOptional('@sphereface/native');
-      const native = (mod.registerNativeBackend as () => { dnnl: string; threads: number })();
+      const mod = (await importOptional('@sphereface/native')) as unknown as NativeModule;
+      const native = mod.registerNativeBackend();
       await activate('native');
       info.native = { dnnl: native.dnnl, threads: native.threads };
       info.versions = { ...tf.version, onednn: native.dnnl };

@@ -1,23 +1,8 @@
+import { SGD_MOMENTUM_KERNEL, SUM_OF_SQUARES_KERNEL, type SgdCoefficients } from '@sphereface/common';
 import * as tf from '@tensorflow/tfjs';
 
-/**
- * Kernel names a backend may register to run the optimizer's element-wise work in one pass per tensor
- * (@sphereface/native does). Without them the same arithmetic runs as separate tfjs ops: 7 full passes over every
- * weight per step, which a profile of SphereFace-4 on the native backend showed as 14–19 % of a step.
- */
-export const SGD_MOMENTUM_KERNEL = 'SphereFaceSgdMomentum';
-export const SUM_OF_SQUARES_KERNEL = 'SphereFaceSumOfSquares';
-
-/** One parameter's update coefficients (Caffe SGD). */
-export interface SgdCoefficients {
-  /** Learning rate × the parameter's lr multiplier. */
-  lr: number;
-  momentum: number;
-  /** Weight decay × the parameter's decay multiplier (0: none). */
-  decay: number;
-  /** Gradient scale from global-norm clipping (1: none). */
-  scale: number;
-}
+// The kernel names and coefficients are @sphereface/common's (shared with @sphereface/native, which registers them).
+export { SGD_MOMENTUM_KERNEL, SUM_OF_SQUARES_KERNEL, type SgdCoefficients };
 
 const hasKernel = (name: string) => tf.getKernel(name, tf.getBackend()) !== undefined;
 

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { SGD_MOMENTUM_KERNEL, SUM_OF_SQUARES_KERNEL, type SgdCoefficients } from '@sphereface/models';
+import { SGD_MOMENTUM_KERNEL, SUM_OF_SQUARES_KERNEL, type SgdCoefficients } from '@sphereface/common';
 import type { NativeBackendLike } from './backend';
 import type { NativeAddon } from './loader';
 

@@ -1,10 +1,9 @@
 import { mulberry32 } from '@sphereface/common';
 import * as tf from '@tensorflow/tfjs';
-import { ArrayBatchProvider, createModel, marginHeadModel, selectBackend, Trainer } from '@sphereface/models';
+import { ArrayBatchProvider, createModel, marginHeadModel, selectBackend, Trainer } from './index';
 import { expect, it } from 'vitest';
-import { registerNativeBackend } from './backend';
-import { nativeKernelCalls } from './kernels';
-import { describeNative, randArray, relErr } from './testing/native';
+import { nativeKernelCalls, registerNativeBackend } from '@sphereface/native';
+import { describeNative, randArray, relErr } from '@sphereface/native/testing';
 
 /**
  * Whole training steps agree with wasm to LOSS_TOL / WEIGHT_TOL (relative; max |Δ| over max |w| per variable) after

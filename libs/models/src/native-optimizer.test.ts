@@ -1,10 +1,9 @@
 import { mulberry32 } from '@sphereface/common';
-import { sgdMomentum, sgdMomentumOps, sumOfSquares, sumOfSquaresOps, type SgdCoefficients } from '@sphereface/models';
+import { sgdMomentum, sgdMomentumOps, sumOfSquares, sumOfSquaresOps, type SgdCoefficients } from './index';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, expect, it } from 'vitest';
-import { registerNativeBackend } from './backend';
-import { nativeKernelCalls } from './kernels';
-import { describeNative, onBackend, randArray } from './testing/native';
+import { nativeKernelCalls, registerNativeBackend } from '@sphereface/native';
+import { describeNative, onBackend, randArray } from '@sphereface/native/testing';
 
 // The fused optimizer kernels must give the op fallback's bits (the trainer's resume and backend-comparison tests rely
 // on identical arithmetic). 5M elements take the addon's two-thread path, 1001 the single-thread one.

@@ -4,7 +4,7 @@
  * SphereFace-4/-20 at 112×96 and 56×48, batch 32, and the cpu profile's SphereFace-4 ×0.25 at 56×48, batch 64;
  * A-Softmax (m=4) head, the models' Trainer (Caffe SGD, momentum, weight decay, clipping).
  *
- *   npx tsx libs/native/scripts/bench-native.ts [--steps 3] [--warmup 1] [--only sphereface4@112x96/b32]
+ *   npx tsx libs/models/scripts/bench-native.ts [--steps 3] [--warmup 1] [--only sphereface4@112x96/b32]
  *                                               [--no-wasm] [--no-torch] [--profile] [--top 16]
  *
  * FLOPs: conv / FC / classifier multiply-adds of forward + dX + dW (no dX for conv1), 2 FLOP per MAC (trainingStepFlops);
@@ -26,8 +26,8 @@ import {
   timeTrainingSteps,
   type StepBenchConfig,
   type Trainer,
-} from '@sphereface/models';
-import { nativeKernelCalls, registerNativeBackend, NATIVE_BACKEND } from '../src/index';
+} from '../src/index';
+import { nativeKernelCalls, registerNativeBackend, NATIVE_BACKEND } from '@sphereface/native';
 
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: string) => {
