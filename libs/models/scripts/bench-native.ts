@@ -15,9 +15,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { selectBackend, type Trainer } from '../src/index';
 import {
   CPU_PROFILE_STEP,
-  selectBackend,
   SGD_MOMENTUM_KERNEL,
   STEP_BENCH_CONFIGS,
   stepBenchKey,
@@ -25,8 +25,7 @@ import {
   timeTorchSteps,
   timeTrainingSteps,
   type StepBenchConfig,
-  type Trainer,
-} from '../src/index';
+} from '../src/bench';
 import { nativeKernelCalls, registerNativeBackend, NATIVE_BACKEND } from '@sphereface/native';
 
 const args = process.argv.slice(2);

@@ -20,8 +20,4 @@ export { extractEmbeddings } from './embed';
 export type { FlipFusion } from './embed';
 export { fileSystemHandler } from './io';
 export { Rng } from './rng';
-export { trainingStepFlops } from './flops';
-export { CPU_PROFILE_STEP, STEP_BENCH_CONFIGS, stepBenchKey, timeTorchSteps, timeTrainingSteps, TORCH_STEP_SCRIPT } from './step-bench';
-export type { StepBenchConfig, StepTiming, TorchStepOptions } from './step-bench';
-export { sgdMomentum, sgdMomentumOps, sumOfSquares, sumOfSquaresOps, SGD_MOMENTUM_KERNEL, SUM_OF_SQUARES_KERNEL } from './sgd';
-export type { SgdCoefficients } from './sgd';
+// Benchmark and kernel-testing internals: '@sphereface/models/bench'.

@@ -1,5 +1,5 @@
 import { mulberry32 } from '@sphereface/common';
-import { sgdMomentum, sgdMomentumOps, sumOfSquares, sumOfSquaresOps, type SgdCoefficients } from './index';
+import { sgdMomentum, sgdMomentumOps, sumOfSquares, sumOfSquaresOps, type SgdCoefficients } from './sgd';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, expect, it } from 'vitest';
 import { nativeKernelCalls, registerNativeBackend } from '@sphereface/native';
