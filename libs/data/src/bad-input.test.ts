@@ -12,6 +12,7 @@ import { DataError, DatasetMissingError, formatSkipped } from './errors';
 import { parseLandmarks } from './landmarks';
 import { loadLfwPairs, parsePairs, parsePeople } from './lfw';
 import { type DataRoot, datasetDir } from './paths';
+import { writeManifest } from './test-data';
 
 /** A face-like 150×150 JPEG (only its decodability matters here). */
 function jpegBytes(seed: number): Uint8Array {
@@ -35,7 +36,7 @@ function fakeRoot(): DataRoot {
   put('images_150/B/B_0001.jpg', jpegBytes(3).subarray(0, 900));
   put('images_150/C/C_0001.jpg', jpegBytes(4));
   put('landmarks/lfw_landmark_150.txt', ['A/A_0001.jpg', 'A/A_0002.jpg', 'B/B_0001.jpg'].map((f) => f + LM).join('\n'));
-  put('MANIFEST.sha256', '');
+  writeManifest(lfw);
   return { path: root, source: 'env' };
 }
 
@@ -80,8 +81,10 @@ describe('bad input is an error naming file and line, or a counted skip', () => 
     const dataRoot = fakeRoot();
     const lfw = datasetDir('lfw', dataRoot);
     writeFileSync(join(lfw, 'pairs.txt'), pairsFile(['A\t1\t2', 'A\t1\t3', 'A\t1\tB\t1', 'A\t2\tC\t1']));
-    expect(() => loadLfwPairs({ dataRoot })).toThrow(/pairs\.txt:3: missing image .*A_0003\.jpg/);
-    const r = loadLfwPairs({ dataRoot, onBad: 'skip' });
+    writeManifest(lfw);
+    const manifestCache = join(dataRoot.path, 'verified');
+    expect(() => loadLfwPairs({ dataRoot, manifestCache })).toThrow(/pairs\.txt:3: missing image .*A_0003\.jpg/);
+    const r = loadLfwPairs({ dataRoot, manifestCache, onBad: 'skip' });
     expect(r.pairs.map((p) => p.line)).toEqual([2, 4]);
     expect(r.skipped.map((s) => `${s.line} ${s.reason}`)).toEqual([
       expect.stringMatching(/^3 missing image/),
@@ -151,10 +154,11 @@ describe('bad input is an error naming file and line, or a counted skip', () => 
     writeFileSync(join(c, 'images_150', '00001', 'b.jpg'), jpegBytes(6));
     writeFileSync(join(c, 'landmarks', 'landmark_150.txt'), ['00001/a.jpg', '00001/gone.jpg'].map((f) => f + LM).join('\n') + '\n');
     writeFileSync(join(c, 'known_duplicates.tsv'), 'sha256\timage_a\timage_b\tsame_identity\n');
-    writeFileSync(join(c, 'MANIFEST.sha256'), '');
+    writeManifest(c);
     const dataRoot: DataRoot = { path: root, source: 'env' };
-    expect(() => loadCelebaSubset({ dataRoot })).toThrow(/00001\/b\.jpg: image without landmarks/);
-    const ds = loadCelebaSubset({ dataRoot, onBad: 'skip' });
+    const manifestCache = join(root, 'verified');
+    expect(() => loadCelebaSubset({ dataRoot, manifestCache })).toThrow(/00001\/b\.jpg: image without landmarks/);
+    const ds = loadCelebaSubset({ dataRoot, manifestCache, onBad: 'skip' });
     expect(ds.items.map((i) => i.rel)).toEqual(['00001/a.jpg']);
     expect(ds.skipped.map((s) => [s.file.endsWith('b.jpg') || s.file.endsWith('landmark_150.txt'), s.line])).toEqual([[true, undefined], [true, 2]]);
   });

@@ -4,8 +4,8 @@ import { type AlignOptions, type Point } from './align';
 import { DECODER_ID } from './decode';
 import { DataError, type OnBad, SkipLog, type Skipped } from './errors';
 import { contentHash, sha256Hex } from '@sphereface/common';
-import { type LandmarkSource, LANDMARK_SOURCES, readLandmarks } from './landmarks';
-import { readManifest } from './manifest';
+import { type LandmarkSource, LANDMARK_SOURCES, parseLandmarks } from './landmarks';
+import { assertManifestOk, manifestCacheFile, readManifestEntries, readVerified, verifyManifest } from './manifest';
 import { type DataRoot, datasetDir } from './paths';
 import { permutation, rngFor } from './prng';
 
@@ -17,7 +17,7 @@ export interface FaceItem {
   identity: string;
   /** 0-based landmarks in template order, or null (images to centre-crop). */
   landmarks: Point[] | null;
-  /** sha256 of the image file, from the dataset manifest. */
+  /** sha256 of the image file, from the dataset manifest (checked against the file by the loaders). */
   sha256?: string;
 }
 
@@ -97,9 +97,21 @@ export interface LoadCelebaOptions {
   landmarks?: LandmarkSource;
   /** An image without landmarks, or landmarks without an image: error (default) or counted skip. */
   onBad?: OnBad;
+  /** Folder of the manifest verification records; default <repo>/.cache/sphereface-data/manifest. */
+  manifestCache?: string;
 }
 
-/** The CelebA subset as an identity dataset: every image with its 5 dlib landmarks. */
+/** Check the images of a loaded view against the manifest (hashed once, then by size, mtime and ctime). */
+function verifyItems(dir: string, prefix: string, items: readonly FaceItem[], manifest: ReturnType<typeof readManifestEntries>, folder?: string): void {
+  const files = items.map((it) => `${prefix}${it.rel}`);
+  assertManifestOk(verifyManifest(dir, { manifest, files, cacheFile: manifestCacheFile(dir, folder) }));
+}
+
+/**
+ * The CelebA subset as an identity dataset: every image with its 5 dlib landmarks. The landmark and
+ * duplicate files are checked against MANIFEST.sha256 before they are parsed, and every image kept is
+ * checked against it: a file that does not match is a ManifestError, whatever `onBad` says.
+ */
 export function loadCelebaSubset(opts: LoadCelebaOptions = {}): IdentityDataset {
   const dir = datasetDir('celeba_subset', opts.dataRoot);
   const imageDir = join(dir, 'images_150');
@@ -107,11 +119,11 @@ export function loadCelebaSubset(opts: LoadCelebaOptions = {}): IdentityDataset 
   const min = opts.minImagesPerIdentity ?? 1;
   const dropDup = opts.dropKnownDuplicates ?? true;
   const log = new SkipLog(opts.onBad);
-  const lm = readLandmarks(join(dir, source.file), { origin: source.origin, onBad: log.onBad });
+  const manifest = readManifestEntries(dir);
+  const lm = parseLandmarks(readVerified(dir, source.file, manifest).toString('utf8'), join(dir, source.file), source.origin, log.onBad);
   log.skipped.push(...lm.skipped);
   const dupFile = join(dir, 'known_duplicates.tsv');
-  const dups = dropDup ? parseKnownDuplicates(readFileSync(dupFile, 'utf8'), dupFile) : { identities: [], files: [] };
-  const manifest = readManifest(dir);
+  const dups = dropDup ? parseKnownDuplicates(readVerified(dir, 'known_duplicates.tsv', manifest).toString('utf8'), dupFile) : { identities: [], files: [] };
   const seen = new Set<string>();
   const raw: Omit<FaceItem, 'label'>[] = [];
   for (const [identity, files] of listIdentityFolders(imageDir, '.jpg', (a, b) => a.localeCompare(b))) {
@@ -124,13 +136,14 @@ export function loadCelebaSubset(opts: LoadCelebaOptions = {}): IdentityDataset 
         continue;
       }
       if (dups.identities.includes(identity) || dups.files.includes(rel)) continue;
-      raw.push({ rel, identity, landmarks: entry.points, sha256: manifest.get(`images_150/${rel}`) });
+      raw.push({ rel, identity, landmarks: entry.points, sha256: manifest.get(`images_150/${rel}`)?.sha256 });
     }
   }
   for (const [rel, e] of lm.entries) {
     if (!seen.has(rel)) log.bad(new DataError(`landmarks for a missing image ${join(imageDir, rel)}`, lm.file, e.line));
   }
   const { identities, items } = labelItems(raw, min);
+  verifyItems(dir, 'images_150/', items, manifest, opts.manifestCache);
   return {
     name: 'celeba_subset',
     imageDir,
@@ -141,16 +154,17 @@ export function loadCelebaSubset(opts: LoadCelebaOptions = {}): IdentityDataset 
   };
 }
 
-/** AT&T faces: 40 subjects × 10 grey PGM images, no landmarks (aligned by centre crop). */
-export function loadAttFaces(opts: { dataRoot?: DataRoot } = {}): IdentityDataset {
+/** AT&T faces: 40 subjects × 10 grey PGM images, no landmarks (aligned by centre crop); every image checked against the manifest. */
+export function loadAttFaces(opts: { dataRoot?: DataRoot; manifestCache?: string } = {}): IdentityDataset {
   const dir = datasetDir('att_faces', opts.dataRoot);
-  const manifest = readManifest(dir);
+  const manifest = readManifestEntries(dir);
   const byNumber = (a: string, b: string) => a.localeCompare(b, 'en', { numeric: true });
   const raw: Omit<FaceItem, 'label'>[] = [];
   for (const [identity, files] of listIdentityFolders(dir, '.pgm', byNumber)) {
-    for (const f of files) raw.push({ rel: `${identity}/${f}`, identity, landmarks: null, sha256: manifest.get(`${identity}/${f}`) });
+    for (const f of files) raw.push({ rel: `${identity}/${f}`, identity, landmarks: null, sha256: manifest.get(`${identity}/${f}`)?.sha256 });
   }
   const { identities, items } = labelItems(raw, 1);
+  verifyItems(dir, '', items, manifest, opts.manifestCache);
   return { name: 'att_faces', imageDir: dir, identities, items, skipped: [], provenance: { dataset: 'att_faces' } };
 }
 

@@ -17,7 +17,10 @@ export {
   type LfwPair, type LfwPairs, type LfwPairsWithData, type LfwPeople, type LoadLfwPairsOptions,
   LFW_IMAGES, lfwImagePath, loadLfwPairs, pairImages, pairsViewHash, parsePairs, parsePeople,
 } from './lfw';
-export { type ManifestProblem, type ManifestReport, assertManifestOk, readManifest, verifyManifest } from './manifest';
+export {
+  type ManifestEntry, type ManifestProblem, type ManifestReport, type VerifyOptions, ManifestError,
+  assertManifestOk, describeManifestProblem, manifestCacheFile, readManifest, readManifestEntries, readVerified, verifyManifest,
+} from './manifest';
 export { type DataRoot, type DatasetName, DATASET_NAMES, KNOWN_FILES, cacheDir, datasetDir, repoRoot, resolveDataRoot } from './paths';
 export { type Rng, permutation, rngFor, shuffleInPlace } from './prng';
 export { type CropResult, type CropTask, cropImage } from './process';

@@ -1,12 +1,12 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { type AlignOptions } from './align';
 import type { CropItem } from './crop-cache';
 import { DECODER_ID } from './decode';
 import { DataError, type OnBad, SkipLog, type Skipped } from './errors';
 import { contentHash } from '@sphereface/common';
-import { type LandmarkSource, LANDMARK_SOURCES, readLandmarks, type LandmarkTable } from './landmarks';
-import { readManifest } from './manifest';
+import { type LandmarkSource, LANDMARK_SOURCES, parseLandmarks, type LandmarkTable } from './landmarks';
+import { assertManifestOk, manifestCacheFile, readManifestEntries, readVerified, verifyManifest } from './manifest';
 import { type DataRoot, datasetDir } from './paths';
 
 /** Image folder of LFW inside the dataset folder. */
@@ -122,7 +122,7 @@ export interface LfwPairsWithData extends LfwPairs {
   imageDir: string;
   landmarks: LandmarkTable;
   landmarkSource: LandmarkSource;
-  /** sha256 of every image file, from the dataset manifest. */
+  /** sha256 of every image file, from the dataset manifest (each file checked against it when loaded). */
   imageSha256: Map<string, string>;
 }
 
@@ -136,25 +136,33 @@ export interface LoadLfwPairsOptions {
    * error naming the pairs file and line. 'skip': such pairs are dropped and listed in `skipped`.
    */
   onBad?: OnBad;
+  /** Folder of the manifest verification records; default <repo>/.cache/sphereface-data/manifest. */
+  manifestCache?: string;
 }
 
-/** Read an LFW pairs file and check that every referenced image and its landmarks exist. */
+/**
+ * Read an LFW pairs file and check that every referenced image and its landmarks exist. The pairs and
+ * landmark files are checked against MANIFEST.sha256 before they are parsed, and every image of the
+ * pairs kept is checked against it (hashed once, then by size, mtime and ctime): a file that does not
+ * match is a ManifestError naming it and its manifest line, whatever `onBad` says.
+ */
 export function loadLfwPairs(opts: LoadLfwPairsOptions = {}): LfwPairsWithData {
   const dir = datasetDir('lfw', opts.dataRoot);
-  const file = join(dir, opts.file ?? 'pairs.txt');
+  const rel = opts.file ?? 'pairs.txt';
+  const file = join(dir, rel);
   const source = opts.landmarks ?? LANDMARK_SOURCES.lfwMtcnn150;
   const onBad = opts.onBad ?? 'throw';
-  const parsed = parsePairs(readFileSync(file, 'utf8'), file, onBad);
-  const landmarks = readLandmarks(join(dir, source.file), { origin: source.origin, onBad });
+  const manifest = readManifestEntries(dir);
+  const parsed = parsePairs(readVerified(dir, rel, manifest).toString('utf8'), file, onBad);
+  const landmarks = parseLandmarks(readVerified(dir, source.file, manifest).toString('utf8'), join(dir, source.file), source.origin, onBad);
   const imageDir = join(dir, LFW_IMAGES);
-  const manifest = readManifest(dir);
   const imageSha256 = new Map<string, string>();
   const log = new SkipLog(onBad);
   log.skipped.push(...parsed.skipped, ...landmarks.skipped);
   const pairs = parsed.pairs.filter((p) => {
     try {
       for (const img of [p.a, p.b]) {
-        const sha = manifest.get(`${LFW_IMAGES}/${img}`);
+        const sha = manifest.get(`${LFW_IMAGES}/${img}`)?.sha256;
         if (!existsSync(join(imageDir, img))) throw new DataError(`missing image ${join(imageDir, img)}`, file, p.line);
         if (!landmarks.entries.has(img)) throw new DataError(`no landmarks for ${img} in ${landmarks.file}`, file, p.line);
         if (sha) imageSha256.set(img, sha);
@@ -165,6 +173,8 @@ export function loadLfwPairs(opts: LoadLfwPairsOptions = {}): LfwPairsWithData {
       return false;
     }
   });
+  const used = new Set(pairs.flatMap((p) => [`${LFW_IMAGES}/${p.a}`, `${LFW_IMAGES}/${p.b}`]));
+  assertManifestOk(verifyManifest(dir, { manifest, files: used, cacheFile: manifestCacheFile(dir, opts.manifestCache) }));
   return { ...parsed, pairs, skipped: log.skipped, datasetDir: dir, imageDir, landmarks, landmarkSource: source, imageSha256 };
 }
 

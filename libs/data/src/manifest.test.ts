@@ -17,17 +17,19 @@ function fakeDataset() {
 }
 
 describe('verifyManifest', () => {
-  it('hashes on the first run, trusts unchanged size+mtime later, re-hashes changed files', () => {
+  it('hashes on the first run, trusts unchanged size+mtime+ctime later, re-hashes changed files', () => {
     const { dir, cacheFile } = fakeDataset();
-    expect(verifyManifest(dir, { cacheFile })).toMatchObject({ files: 3, fromCache: 0, ok: true, problems: [] });
-    expect(verifyManifest(dir, { cacheFile })).toMatchObject({ files: 3, fromCache: 3, ok: true });
+    expect(verifyManifest(dir, { cacheFile })).toMatchObject({ files: 3, fromCache: 0, hashed: 3, ok: true, problems: [] });
+    expect(verifyManifest(dir, { cacheFile })).toMatchObject({ files: 3, fromCache: 3, hashed: 0, ok: true });
 
     // same size, new mtime: re-hashed and found different
     writeFileSync(join(dir, 'a.txt'), 'ALPHA');
     const r = verifyManifest(dir, { cacheFile });
     expect(r.fromCache).toBe(2);
-    expect(r.problems).toEqual([{ file: 'a.txt', problem: 'sha256 mismatch', expected: sha256Hex('alpha'), actual: sha256Hex('ALPHA') }]);
-    expect(() => assertManifestOk(r)).toThrow(/1 of 3 files fail\n {2}a\.txt: sha256 mismatch/);
+    expect(r.problems).toEqual([{ file: 'a.txt', problem: 'sha256 mismatch', expected: sha256Hex('alpha'), line: 1, actual: sha256Hex('ALPHA'), size: 5 }]);
+    expect(() => assertManifestOk(r)).toThrow(
+      new RegExp(`MANIFEST\\.sha256: 1 of 3 checked files fail .*\n {2}${dir}/a\\.txt: size 5 bytes, sha256 ${sha256Hex('ALPHA')}; MANIFEST\\.sha256:1 says ${sha256Hex('alpha')}`),
+    );
 
     // same mtime, different size: re-hashed too
     writeFileSync(join(dir, 'a.txt'), 'alpha');
@@ -43,7 +45,8 @@ describe('verifyManifest', () => {
   it('reports missing files and malformed manifest lines', () => {
     const { dir, cacheFile } = fakeDataset();
     writeFileSync(join(dir, 'MANIFEST.sha256'), `${sha256Hex('x')}  gone.txt\n`);
-    expect(verifyManifest(dir, { cacheFile }).problems).toEqual([{ file: 'gone.txt', problem: 'missing', expected: sha256Hex('x') }]);
+    expect(verifyManifest(dir, { cacheFile }).problems).toEqual([{ file: 'gone.txt', problem: 'missing', expected: sha256Hex('x'), line: 1 }]);
+    expect(verifyManifest(dir, { cacheFile, files: ['a.txt'] }).problems).toEqual([{ file: 'a.txt', problem: 'not listed' }]);
     writeFileSync(join(dir, 'MANIFEST.sha256'), `${sha256Hex('x')}  gone.txt\nnot a line\n`);
     expect(() => verifyManifest(dir, { cacheFile })).toThrow(/MANIFEST\.sha256:2: not a sha256sum line/);
   });
