@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import jpeg from 'jpeg-js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
+import { sha256Hex } from '@sphereface/common';
 import { streamBatches } from './batches';
 import { loadCrops } from './crop-cache';
 import { type IdentityDataset, loadCelebaSubset } from './datasets';
@@ -143,6 +144,18 @@ describe('bad input is an error naming file and line, or a counted skip', () => 
       tf.dispose([b.x, b.labels]);
     }
     expect([seen, skipped]).toEqual([[0, 2], [join(imageDir, 'B/B_0001.jpg')]]);
+  });
+
+  it('a streamed epoch rejects an image whose bytes are not those of its manifest hash, even under skip', async () => {
+    const dataRoot = fakeRoot();
+    const imageDir = join(dataRoot.path, 'lfw', 'images_150');
+    const lm = parseLandmarks(readFileSync(join(dataRoot.path, 'lfw/landmarks/lfw_landmark_150.txt'), 'utf8'), 'lm', 0);
+    const items = ['A/A_0001.jpg', 'A/A_0002.jpg'].map((rel) => ({ rel, label: 0, identity: 'A', landmarks: lm.entries.get(rel)!.points, sha256: sha256Hex(jpegBytes(1)) }));
+    const ds: IdentityDataset = { name: 'fake', imageDir, identities: ['A'], skipped: [], provenance: {}, items };
+    const run = async () => {
+      for await (const b of streamBatches(ds, { batchSize: 2, seed: 0, epoch: 0, shuffle: false, workers: 0, onBad: 'skip' })) tf.dispose([b.x, b.labels]);
+    };
+    await expect(run).rejects.toThrow(new RegExp(`A_0002\\.jpg: the bytes read have sha256 ${sha256Hex(jpegBytes(2))}, not the expected ${sha256Hex(jpegBytes(1))}`));
   });
 
   it('CelebA-style folders: image without landmarks, landmarks without image', () => {

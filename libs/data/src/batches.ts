@@ -6,6 +6,7 @@ import type { IdentityDataset } from './datasets';
 import { DataError, type OnBad, type Skipped } from './errors';
 import { normalisePixel } from './image';
 import { permutation, type Rng, rngFor } from './prng';
+import { decodedBytesError } from './process';
 import { CropPool } from './worker-pool';
 
 /** Stream ids for rngFor(seed, epoch, stream). */
@@ -137,6 +138,9 @@ export async function* streamBatches(ds: IdentityDataset, o: StreamOptions): Asy
       const skipped: Skipped[] = [];
       const keep: number[] = [];
       results.forEach((r, i) => {
+        const item = ds.items[rows[i]];
+        const bad = item.sha256 === undefined ? null : decodedBytesError(join(ds.imageDir, item.rel), item.sha256, r);
+        if (bad) throw bad; // a file that changed since the manifest was checked: never skipped
         if (r.ok) keep.push(i);
         else if (o.onBad === 'skip') skipped.push(r.skipped);
         else throw new DataError(r.skipped.reason, r.skipped.file, r.skipped.line);

@@ -53,6 +53,25 @@ describe('aligned-crop cache', () => {
     expect((await loadCrops(faces.imageDir, faces.items, { dir, workers: 0 })).status).toBe('hit');
   });
 
+  it('keys on the bytes actually decoded: an image corrupted during a build, later restored, never poisons the cache', async () => {
+    const own = generateFaces(4, 5);
+    const items = own.items.map((it) => ({ ...it, sha256: sha256Hex(readFileSync(join(own.imageDir, it.rel))) })); // as from a manifest
+    const pristine = await loadCrops(own.imageDir, items, { dir: newDir(), workers: 0 });
+    const dir = newDir();
+    const path = join(own.imageDir, items[2].rel);
+    const original = readFileSync(path);
+    const other = readFileSync(join(own.imageDir, items[0].rel)); // a valid JPEG: decodes, but is not the listed image
+    writeFileSync(path, other);
+    await expect(loadCrops(own.imageDir, items, { dir, workers: 0 })).rejects.toThrow(
+      new RegExp(`${path}: the bytes read have sha256 ${sha256Hex(other)}, not the expected ${items[2].sha256}`),
+    );
+    await expect(loadCrops(own.imageDir, items, { dir, workers: 0, onBad: 'skip' })).rejects.toThrow(/the bytes read have sha256/);
+    writeFileSync(path, original);
+    const restored = await loadCrops(own.imageDir, items, { dir, workers: 0 });
+    expect(restored.key).toBe(pristine.key);
+    expect(Buffer.compare(Buffer.from(restored.data), Buffer.from(pristine.data))).toBe(0);
+  });
+
   it('worker threads (under vitest) give the same bytes as the calling thread', async () => {
     const tasks = faces.items.map((it) => ({ path: join(faces.imageDir, it.rel), landmarks: it.landmarks }));
     const pool = new CropPool(2, 3);

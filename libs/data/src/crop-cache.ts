@@ -7,10 +7,15 @@ import { DataError, type OnBad, type Skipped } from './errors';
 import { writeFileAtomic } from '@sphereface/common';
 import { contentHash, sha256Hex } from '@sphereface/common';
 import { cacheDir } from './paths';
+import { decodedBytesError } from './process';
 import { CropPool } from './worker-pool';
 
-/** Bump when the file layout or the crop computation changes, to orphan old cache files. */
-const FORMAT = 'SFCROPS1';
+/**
+ * Bump when the file layout or the crop computation changes, to orphan old cache files. 2: files are only
+ * written after checking that every image's decoded bytes have the hash in the key (SFCROPS1 files could
+ * hold crops of a corrupted copy under the pristine image's key).
+ */
+const FORMAT = 'SFCROPS2';
 
 export interface CropItem {
   rel: string;
@@ -39,12 +44,18 @@ export interface CropSet {
 /**
  * Cache key: the content hash of every image (sha256) with its landmarks, in order, plus the
  * template, crop size, reflection setting, decoder id and file format. Paths are not part of
- * it: the same bytes and points give the same crops wherever they live.
+ * it: the same bytes and points give the same crops wherever they live. The image hashes are the
+ * manifest's (else the file is hashed); loadCrops writes a file only when the bytes it decoded have
+ * exactly these hashes, so a key always names the bytes its crops were made from.
  */
 export function cropCacheKey(imageDir: string, items: readonly CropItem[], align: Required<AlignOptions>): string {
+  return keyOf(items.map((it) => imageSha256(imageDir, it)), items, align);
+}
+
+function keyOf(hashes: readonly string[], items: readonly CropItem[], align: Required<AlignOptions>): string {
   return contentHash({
     format: FORMAT,
-    images: items.map((it) => [imageSha256(imageDir, it), it.landmarks]),
+    images: items.map((it, i) => [hashes[i], it.landmarks]),
     template: SPHEREFACE_TEMPLATE_MATLAB,
     align,
     decoder: DECODER_ID,
@@ -94,11 +105,15 @@ export interface LoadCropsOptions {
 /**
  * Aligned crops for `items`, from the on-disk cache when a valid file for their key exists,
  * else decoded and aligned (on worker threads) and written atomically. A corrupt file
- * (checksum, size or key mismatch) is reported in the result and rebuilt.
+ * (checksum, size or key mismatch) is reported in the result and rebuilt. When building, each
+ * worker hashes the bytes it decodes: an image whose bytes differ from the hash in the key (the
+ * manifest's, or the one hashed for the key) is a DataError naming it, even under onBad 'skip', and
+ * nothing is written, so a corrupted copy never leaves crops under the pristine image's key.
  */
 export async function loadCrops(imageDir: string, items: readonly CropItem[], opts: LoadCropsOptions = {}): Promise<CropSet> {
   const align = { ...DEFAULT_ALIGN, ...opts.align };
-  const key = cropCacheKey(imageDir, items, align);
+  const expected = items.map((it) => imageSha256(imageDir, it));
+  const key = keyOf(expected, items, align);
   const file = join(opts.dir ?? cacheDir('crops'), `${key}.bin`);
   let corruption: string | undefined;
   if (existsSync(file)) {
@@ -117,6 +132,13 @@ export async function loadCrops(imageDir: string, items: readonly CropItem[], op
   } finally {
     await pool.close();
   }
+  results.forEach((r, i) => {
+    const bad = decodedBytesError(join(imageDir, items[i].rel), expected[i], r);
+    if (bad) throw bad;
+  });
+  // Every result now carries its image's expected hash, so this is the key of what was decoded.
+  const decodedKey = keyOf(results.map((r) => r.sha256!), items, align);
+  if (decodedKey !== key) throw new Error(`loadCrops: the key of the decoded bytes ${decodedKey} differs from ${key}`);
   const kept: number[] = [];
   const skipped: Skipped[] = [];
   const size = align.height * align.width * 3;

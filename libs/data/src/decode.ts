@@ -47,14 +47,22 @@ export function decodePgm(bytes: Uint8Array, file: string): Image {
   return { width, height, channels: 1, data };
 }
 
-/** Decode by file signature (JPEG SOI or PGM "P5"); a missing file is a DataError naming it. */
-export function decodeImageFile(path: string): Image {
-  let bytes: Buffer;
+/** The bytes of an image file; a missing or unreadable file is a DataError naming it. */
+export function readImageFile(path: string): Buffer {
   try {
-    bytes = readFileSync(path);
+    return readFileSync(path);
   } catch (e) {
     throw new DataError(`missing image (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, path);
   }
+}
+
+/** Decode image bytes by signature (JPEG SOI or PGM "P5"); `path` names them in errors. */
+export function decodeImageBytes(bytes: Uint8Array, path: string): Image {
   if (bytes[0] === 0x50 && bytes[1] === 0x35) return decodePgm(bytes, path);
   return decodeJpeg(bytes, path);
+}
+
+/** Decode by file signature (JPEG SOI or PGM "P5"); a missing file is a DataError naming it. */
+export function decodeImageFile(path: string): Image {
+  return decodeImageBytes(readImageFile(path), path);
 }

@@ -9,7 +9,7 @@ export {
   type FaceItem, type IdentityDataset, type KnownDuplicates, type LoadCelebaOptions,
   datasetViewHash, imageSha256, loadAttFaces, loadCelebaSubset, parseKnownDuplicates, splitByIdentity,
 } from './datasets';
-export { DECODER_ID, decodeImageFile, decodeJpeg, decodePgm } from './decode';
+export { DECODER_ID, decodeImageBytes, decodeImageFile, decodeJpeg, decodePgm, readImageFile } from './decode';
 export { DataError, DatasetMissingError, type OnBad, type Skipped, formatSkipped } from './errors';
 export { type Image, normalisePixel } from './image';
 export { type LandmarkSource, type LandmarkTable, LANDMARK_SOURCES, parseLandmarks, readLandmarks } from './landmarks';

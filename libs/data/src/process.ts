@@ -1,6 +1,7 @@
 import { type AlignOptions, alignFace, centreCrop, DEFAULT_ALIGN, type Point } from './align';
-import { decodeImageFile } from './decode';
+import { decodeImageBytes, readImageFile } from './decode';
 import { DataError, type Skipped } from './errors';
+import { sha256Hex } from '@sphereface/common';
 
 /** One image to turn into a crop: decode, then align by landmarks or centre-crop when there are none. */
 export interface CropTask {
@@ -8,20 +9,40 @@ export interface CropTask {
   landmarks: Point[] | null;
 }
 
-/** Crop bytes (height × width × 3, RGB) or the reason the input was bad. */
-export type CropResult = { ok: true; data: Uint8Array } | { ok: false; skipped: Skipped };
+/**
+ * Crop bytes (height × width × 3, RGB) or the reason the input was bad, with the sha256 of the bytes
+ * that were read and decoded (absent when the file could not be read).
+ */
+export type CropResult = { ok: true; data: Uint8Array; sha256: string } | { ok: false; skipped: Skipped; sha256?: string };
 
-export function cropImage(task: CropTask, align: Required<AlignOptions> = DEFAULT_ALIGN): Uint8Array {
-  const img = decodeImageFile(task.path);
+function cropBytes(task: CropTask, bytes: Uint8Array, align: Required<AlignOptions>): Uint8Array {
+  const img = decodeImageBytes(bytes, task.path);
   return (task.landmarks ? alignFace(img, task.landmarks, align).image : centreCrop(img, align)).data;
 }
 
-/** cropImage with bad input (DataError) returned as a result instead of thrown. */
+export function cropImage(task: CropTask, align: Required<AlignOptions> = DEFAULT_ALIGN): Uint8Array {
+  return cropBytes(task, readImageFile(task.path), align);
+}
+
+/** cropImage with bad input (DataError) returned as a result instead of thrown; the file is read once and hashed. */
 export function tryCropImage(task: CropTask, align: Required<AlignOptions>): CropResult {
+  let sha256: string | undefined;
   try {
-    return { ok: true, data: cropImage(task, align) };
+    const bytes = readImageFile(task.path);
+    sha256 = sha256Hex(bytes);
+    return { ok: true, data: cropBytes(task, bytes, align), sha256 };
   } catch (e) {
     if (!(e instanceof DataError)) throw e;
-    return { ok: false, skipped: { file: e.file, line: e.line, reason: e.reason } };
+    return { ok: false, skipped: { file: e.file, line: e.line, reason: e.reason }, ...(sha256 ? { sha256 } : {}) };
   }
+}
+
+/**
+ * A DataError when the bytes behind a crop result are not those expected (the image's manifest hash, or
+ * the hash its cache key was made from): the file changed since it was listed or hashed. Never skippable.
+ */
+export function decodedBytesError(path: string, expected: string, result: CropResult): DataError | null {
+  if (result.sha256 === expected) return null;
+  const got = result.sha256 === undefined ? `could not be read (${result.ok ? '' : result.skipped.reason})` : `the bytes read have sha256 ${result.sha256}`;
+  return new DataError(`${got}, not the expected ${expected}: the file changed since it was listed in the manifest or hashed; nothing was cached from it`, path);
 }
