@@ -6,14 +6,16 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { sha256Hex } from '@sphereface/common';
 import { streamBatches } from './batches';
+import { DEFAULT_ALIGN } from './align';
 import { loadCrops } from './crop-cache';
 import { type IdentityDataset, loadCelebaSubset } from './datasets';
 import { decodeImageFile, decodePgm } from './decode';
 import { DataError, DatasetMissingError, formatSkipped } from './errors';
 import { parseLandmarks } from './landmarks';
-import { loadLfwPairs, parsePairs, parsePeople } from './lfw';
+import { loadLfwPairs, pairImages, parsePairs, parsePeople } from './lfw';
 import { type DataRoot, datasetDir } from './paths';
 import { writeManifest } from './test-data';
+import { CropPool } from './worker-pool';
 
 /** A face-like 150×150 JPEG (only its decodability matters here). */
 function jpegBytes(seed: number): Uint8Array {
@@ -145,6 +147,46 @@ describe('bad input is an error naming file and line, or a counted skip', () => 
     }
     expect([seen, skipped]).toEqual([[0, 2], [join(imageDir, 'B/B_0001.jpg')]]);
   });
+
+  it('landmarks outside the image: an error naming the landmark file and line, or a counted skip', async () => {
+    const dataRoot = fakeRoot();
+    const lfw = join(dataRoot.path, 'lfw');
+    const far = LM.split('\t').map((v) => (v === '' ? v : String(Number(v) * 1000))).join('\t'); // the line ×1000
+    const lmFile = join(lfw, 'landmarks/lfw_landmark_150.txt');
+    writeFileSync(lmFile, ['A/A_0001.jpg' + LM, 'A/A_0002.jpg' + far, 'C/C_0001.jpg' + LM].join('\n') + '\n');
+    writeFileSync(join(lfw, 'pairs.txt'), '1\t1\nA\t1\t2\nA\t1\tC\t1\n');
+    writeManifest(lfw);
+    const p = loadLfwPairs({ dataRoot, manifestCache: join(dataRoot.path, 'verified') });
+    const dir = join(dataRoot.path, 'cache');
+    await expect(loadCrops(p.imageDir, pairImages(p), { dir, workers: 0 })).rejects.toThrow(
+      new RegExp(`^${lmFile}:2: landmarks of .*/A/A_0002\\.jpg lie outside its 150×150 image: left eye at \\(59999\\.2, 64999\\.2\\), right eye`),
+    );
+    const r = await loadCrops(p.imageDir, pairImages(p), { dir, workers: 0, onBad: 'skip' });
+    expect(Array.from(r.kept)).toEqual([0, 2]);
+    expect(r.skipped).toEqual([{ file: lmFile, line: 2, reason: expect.stringMatching(/^landmarks of .*\/A\/A_0002\.jpg lie outside/) }]);
+  });
+
+  it('degenerate landmarks (all zero): an error naming file and line when parsed, and from a worker', async () => {
+    const zeros = '\t0'.repeat(10);
+    const text = ['a.jpg' + LM, 'b.jpg' + zeros, 'c.jpg\t1\t1\t40\t1\t20\t1\t10\t1\t30\t1'].join('\n');
+    expect(() => parseLandmarks(text, 'lm.txt', 0)).toThrow(/^lm\.txt:2: degenerate landmarks for b\.jpg: the eyes are 0\.00 px apart/);
+    const r = parseLandmarks(text, 'lm.txt', 0, 'skip');
+    expect([...r.entries.keys()]).toEqual(['a.jpg']);
+    expect(r.skipped.map((s) => [s.line, s.reason.slice(0, 31)])).toEqual([
+      [2, 'degenerate landmarks for b.jpg:'],
+      [3, 'degenerate landmarks for c.jpg:'], // five points on one line
+    ]);
+    // landmarks made elsewhere reach the worker unchecked: it answers with the file and line, not a stack trace
+    const dataRoot = fakeRoot();
+    const path = join(dataRoot.path, 'lfw', 'images_150', 'A/A_0001.jpg');
+    const pool = new CropPool(1);
+    try {
+      const [res] = await pool.run([{ path, landmarks: Array.from({ length: 5 }, () => [0, 0] as const), landmarksAt: { file: 'lm.txt', line: 7 } }], DEFAULT_ALIGN);
+      expect(res).toMatchObject({ ok: false, skipped: { file: 'lm.txt', line: 7, reason: expect.stringMatching(/^degenerate landmarks for .*A_0001\.jpg: the eyes are 0\.00 px apart/) } });
+    } finally {
+      await pool.close();
+    }
+  }, 60_000); // a worker compiles the sources on start (~2 s)
 
   it('a streamed epoch rejects an image whose bytes are not those of its manifest hash, even under skip', async () => {
     const dataRoot = fakeRoot();

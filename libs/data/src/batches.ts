@@ -127,7 +127,7 @@ export async function* streamBatches(ds: IdentityDataset, o: StreamOptions): Asy
   const depth = Math.max(1, o.prefetch ?? 2);
   const start = (k: number) => {
     const rows = order.subarray(...ranges[k]);
-    const tasks = Array.from(rows, (r) => ({ path: join(ds.imageDir, ds.items[r].rel), landmarks: ds.items[r].landmarks }));
+    const tasks = Array.from(rows, (r) => ({ path: join(ds.imageDir, ds.items[r].rel), landmarks: ds.items[r].landmarks, landmarksAt: ds.items[r].landmarksAt }));
     return pool.run(tasks, align).then((results) => ({ rows, results }));
   };
   const inFlight = ranges.slice(0, depth).map((_, k) => start(k));

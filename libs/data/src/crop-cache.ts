@@ -21,6 +21,8 @@ export interface CropItem {
   rel: string;
   sha256?: string;
   landmarks: readonly Point[] | null;
+  /** Landmark file and line of the points, for error messages; not part of the key. */
+  landmarksAt?: { file: string; line: number };
 }
 
 /** Aligned crops of a list of images, in item order (minus skipped items). */
@@ -128,7 +130,7 @@ export async function loadCrops(imageDir: string, items: readonly CropItem[], op
   const pool = new CropPool(opts.workers ?? 2);
   let results;
   try {
-    results = await pool.run(items.map((it) => ({ path: join(imageDir, it.rel), landmarks: it.landmarks as Point[] | null })), align);
+    results = await pool.run(items.map((it) => ({ path: join(imageDir, it.rel), landmarks: it.landmarks as Point[] | null, landmarksAt: it.landmarksAt })), align);
   } finally {
     await pool.close();
   }

@@ -17,6 +17,8 @@ export interface FaceItem {
   identity: string;
   /** 0-based landmarks in template order, or null (images to centre-crop). */
   landmarks: Point[] | null;
+  /** Where the landmarks come from (file and 1-based line), for error messages; not part of any hash. */
+  landmarksAt?: { file: string; line: number };
   /** sha256 of the image file, from the dataset manifest (checked against the file by the loaders). */
   sha256?: string;
 }
@@ -136,7 +138,7 @@ export function loadCelebaSubset(opts: LoadCelebaOptions = {}): IdentityDataset 
         continue;
       }
       if (dups.identities.includes(identity) || dups.files.includes(rel)) continue;
-      raw.push({ rel, identity, landmarks: entry.points, sha256: manifest.get(`images_150/${rel}`)?.sha256 });
+      raw.push({ rel, identity, landmarks: entry.points, landmarksAt: { file: lm.file, line: entry.line }, sha256: manifest.get(`images_150/${rel}`)?.sha256 });
     }
   }
   for (const [rel, e] of lm.entries) {

@@ -29,6 +29,41 @@ export const LANDMARK_SOURCES = {
   celebaDlib150: { file: 'landmarks/landmark_150.txt', origin: 0, note: 'dlib 5 of 68, celeba_subset 150x150' },
 } as const satisfies Record<string, LandmarkSource>;
 
+const POINT_NAMES = ['left eye', 'right eye', 'nose', 'left mouth corner', 'right mouth corner'];
+/** Eyes closer than this (pixels) cannot define a face's scale. Real files: at least 6.1 px (LFW MTCNN ×0.6). */
+export const MIN_EYE_DISTANCE = 2;
+/** The 5 points' RMS spread across their main axis must reach this (pixels), else they lie on a line. Real files: ≥ 4.5 px. */
+export const MIN_CROSS_SPREAD = 1;
+
+/**
+ * Why 5 landmarks (0-based, template order) cannot be aligned, or null: coincident eyes or five
+ * points on (nearly) one line. Thresholds are far below any face in the shipped landmark files.
+ */
+export function degenerateLandmarks(points: readonly Point[]): string | null {
+  if (points.length !== 5) return `expected 5 points, got ${points.length}`;
+  const eyes = Math.hypot(points[1][0] - points[0][0], points[1][1] - points[0][1]);
+  if (!(eyes >= MIN_EYE_DISTANCE)) return `the eyes are ${eyes.toFixed(2)} px apart (at least ${MIN_EYE_DISTANCE} needed)`;
+  const mx = points.reduce((s, p) => s + p[0], 0) / 5;
+  const my = points.reduce((s, p) => s + p[1], 0) / 5;
+  let a = 0, b = 0, c = 0;
+  for (const [x, y] of points) {
+    a += (x - mx) ** 2; b += (x - mx) * (y - my); c += (y - my) ** 2;
+  }
+  const minor = Math.sqrt(Math.max(0, ((a + c) / 2 - Math.hypot((a - c) / 2, b)) / 5));
+  if (!(minor >= MIN_CROSS_SPREAD)) {
+    return `the 5 points lie on a line (${minor.toFixed(2)} px RMS spread across it; at least ${MIN_CROSS_SPREAD} needed)`;
+  }
+  return null;
+}
+
+/** The points outside a width × height image (pixel edges at −0.5 and size − 0.5), described, or null. */
+export function landmarksOutside(points: readonly Point[], width: number, height: number): string | null {
+  const out = points
+    .map(([x, y], k) => (x >= -0.5 && x <= width - 0.5 && y >= -0.5 && y <= height - 0.5 ? null : `${POINT_NAMES[k] ?? `point ${k + 1}`} at (${+x.toFixed(1)}, ${+y.toFixed(1)})`))
+    .filter((d): d is string => d !== null);
+  return out.length === 0 ? null : out.join(', ');
+}
+
 export interface LandmarkEntry {
   points: Point[];
   /** 1-based line in the landmark file, for error messages. */
@@ -43,7 +78,8 @@ export interface LandmarkTable {
 
 /**
  * Parse a tab-separated landmark file: `relative/path.jpg  x1 y1 … x5 y5` per line (left eye,
- * right eye, nose tip, left and right mouth corner), returning 0-based points.
+ * right eye, nose tip, left and right mouth corner), returning 0-based points. Degenerate points
+ * (degenerateLandmarks) are bad lines; points outside the image are caught when it is decoded.
  */
 export function parseLandmarks(text: string, file: string, origin: number, onBad: OnBad = 'throw'): LandmarkTable {
   const log = new SkipLog(onBad);
@@ -62,6 +98,8 @@ export function parseLandmarks(text: string, file: string, origin: number, onBad
       if (entries.has(f[0])) throw new DataError(`duplicate entry for ${f[0]} (first on line ${entries.get(f[0])!.line})`, file, line);
       const points: Point[] = [];
       for (let k = 0; k < 5; k++) points.push([v[2 * k] - origin, v[2 * k + 1] - origin]);
+      const degenerate = degenerateLandmarks(points);
+      if (degenerate) throw new DataError(`degenerate landmarks for ${f[0]}: ${degenerate}`, file, line);
       entries.set(f[0], { points, line });
     } catch (e) {
       log.bad(e);

@@ -181,7 +181,10 @@ export function loadLfwPairs(opts: LoadLfwPairsOptions = {}): LfwPairsWithData {
 /** The distinct images of the pairs, in order of first use, as crop-cache items. */
 export function pairImages(p: LfwPairsWithData): CropItem[] {
   const rels = [...new Set(p.pairs.flatMap((q) => [q.a, q.b]))];
-  return rels.map((rel) => ({ rel, sha256: p.imageSha256.get(rel), landmarks: p.landmarks.entries.get(rel)!.points }));
+  return rels.map((rel) => {
+    const entry = p.landmarks.entries.get(rel)!;
+    return { rel, sha256: p.imageSha256.get(rel), landmarks: entry.points, landmarksAt: { file: p.landmarks.file, line: entry.line } };
+  });
 }
 
 /** Stable content hash of an LFW pairs view: the pairs, their images' hashes and landmarks, alignment, decoder. */

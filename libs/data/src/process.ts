@@ -1,12 +1,15 @@
 import { type AlignOptions, alignFace, centreCrop, DEFAULT_ALIGN, type Point } from './align';
 import { decodeImageBytes, readImageFile } from './decode';
 import { DataError, type Skipped } from './errors';
+import { degenerateLandmarks, landmarksOutside } from './landmarks';
 import { sha256Hex } from '@sphereface/common';
 
 /** One image to turn into a crop: decode, then align by landmarks or centre-crop when there are none. */
 export interface CropTask {
   path: string;
   landmarks: Point[] | null;
+  /** The landmark file and line the points come from: implausible points are reported there. */
+  landmarksAt?: { file: string; line: number };
 }
 
 /**
@@ -15,9 +18,25 @@ export interface CropTask {
  */
 export type CropResult = { ok: true; data: Uint8Array; sha256: string } | { ok: false; skipped: Skipped; sha256?: string };
 
+/**
+ * Landmarks that would give a meaningless crop: degenerate, or outside the image (a black or
+ * edge-smeared crop). A DataError at the landmark file and line when known, else at the image.
+ */
+function checkLandmarks(task: CropTask, width: number, height: number): void {
+  const bad = (reason: string) => {
+    throw task.landmarksAt ? new DataError(reason, task.landmarksAt.file, task.landmarksAt.line) : new DataError(reason, task.path);
+  };
+  const degenerate = degenerateLandmarks(task.landmarks!);
+  if (degenerate) bad(`degenerate landmarks for ${task.path}: ${degenerate}`);
+  const outside = landmarksOutside(task.landmarks!, width, height);
+  if (outside) bad(`landmarks of ${task.path} lie outside its ${width}×${height} image: ${outside} (0-based pixels)`);
+}
+
 function cropBytes(task: CropTask, bytes: Uint8Array, align: Required<AlignOptions>): Uint8Array {
   const img = decodeImageBytes(bytes, task.path);
-  return (task.landmarks ? alignFace(img, task.landmarks, align).image : centreCrop(img, align)).data;
+  if (!task.landmarks) return centreCrop(img, align).data;
+  checkLandmarks(task, img.width, img.height);
+  return alignFace(img, task.landmarks, align).image.data;
 }
 
 export function cropImage(task: CropTask, align: Required<AlignOptions> = DEFAULT_ALIGN): Uint8Array {
