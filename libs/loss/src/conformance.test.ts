@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { getMarginLoss, listMarginLosses, registerMarginLoss } from './index';
+import { getMarginLoss, getMarginLossDefinition, listMarginLosses, MarginLossBase, registerMarginLoss, SoftmaxLoss } from './index';
 import type { MarginLoss, MarginLossInputs } from './types';
 import { randomMatrix, seededRandom } from './testing/reference';
 
@@ -60,15 +60,33 @@ describe('registry', () => {
     expect(() => getMarginLoss('a-softmax', { gradient: 'fast' })).toThrow(/exact, caffe/);
   });
 
-  it('refuses to register a name twice', () => {
-    expect(() =>
-      registerMarginLoss({ name: 'softmax', summary: '', reference: '', defaults: {}, create: () => getMarginLoss('softmax') }),
-    ).toThrow(/already registered/);
+  it('refuses to register a name twice, or a class without a kebab-case lossName', () => {
+    class Again extends SoftmaxLoss {}
+    expect(() => registerMarginLoss({ loss: Again, summary: '', reference: '', defaults: {} })).toThrow(
+      /margin loss 'softmax' is already registered/,
+    );
+    class Unnamed extends MarginLossBase<Record<string, never>> {
+      static readonly lossName = 'Not Kebab';
+      readonly normalizesWeights = false;
+    }
+    expect(() => registerMarginLoss({ loss: Unnamed, summary: '', reference: '', defaults: {} })).toThrow(/lower-case kebab-case/);
+  });
+
+  it("refuses to create a loss whose class has no lossName", () => {
+    class Nameless extends MarginLossBase<Record<string, never>> {
+      readonly normalizesWeights = false;
+    }
+    expect(() => new Nameless({})).toThrow(/margin loss class Nameless needs a static lossName/);
   });
 });
 
 describe.each(listMarginLosses())('conformance: %s', (name) => {
   const loss = getMarginLoss(name);
+
+  it('is named by its registry name (a saved margin head restores its loss by this name)', () => {
+    expect(loss.name).toBe(name);
+    expect(getMarginLossDefinition(name).name).toBe(name);
+  });
 
   it('options are resolved, JSON-serialisable, and recreate the same loss', () => {
     const json = JSON.parse(JSON.stringify(loss.options));

@@ -13,7 +13,9 @@ export {
   getMarginLossDefinition,
   listMarginLosses,
   registerMarginLoss,
+  type MarginLossClass,
   type MarginLossDefinition,
+  type RegisteredMarginLoss,
 } from './registry';
 export { MarginLossBase, softmaxCrossEntropy, type BatchGeometry, type TargetTerms } from './margin-loss-base';
 export { MultiplicativeMarginLoss, type MultiplicativeMarginOptions } from './multiplicative-margin';

@@ -35,11 +35,22 @@ export interface TargetTerms {
  * `plainLogits` (what every class gets) and/or `targetLogit` (what the labelled class gets instead).
  */
 export abstract class MarginLossBase<Options extends object> implements MarginLoss {
-  abstract readonly name: string;
+  // The registry name is written once per loss, as `static readonly lossName = 'cosface';` in the concrete
+  // class (see MarginLossClass); `name` and `registerMarginLoss` both read it from there.
   readonly usesBias: boolean = false;
   abstract readonly normalizesWeights: boolean;
 
-  constructor(readonly options: Readonly<Options>) {}
+  constructor(readonly options: Readonly<Options>) {
+    const name: unknown = (new.target as unknown as { lossName?: unknown }).lossName;
+    if (typeof name !== 'string' || name === '') {
+      throw new Error(`margin loss class ${new.target.name} needs a static lossName (its registry name)`);
+    }
+  }
+
+  /** The registry name: the class's static `lossName`. */
+  get name(): string {
+    return (this.constructor as unknown as { lossName: string }).lossName;
+  }
 
   /** Logits of all classes before the target is replaced. Default: ‖x‖‖w‖cos θ = x·w. */
   protected plainLogits(geometry: BatchGeometry): tf.Tensor2D {

@@ -20,10 +20,10 @@ export abstract class MultiplicativeMarginLoss<Options extends MultiplicativeMar
   readonly m: number;
   readonly lambda: number | LambdaSchedule;
 
-  constructor(lossName: string, options: Options) {
-    assertIntegerMargin(options.m, `${lossName}: option 'm'`);
+  constructor(options: Options) {
     const lambda = resolveLambda(options.lambda);
     super({ ...options, lambda });
+    assertIntegerMargin(options.m, `${this.name}: option 'm'`);
     this.m = options.m;
     this.lambda = lambda;
   }

@@ -1,27 +1,44 @@
 import type { MarginLoss } from './types';
 
-/** A registered margin loss: its defaults and a factory that validates resolved options. */
+/**
+ * A margin-loss class the registry can create. Its static `lossName` is the registry name and the only place a
+ * loss writes it: `MarginLossBase` reads `name` from there, and `registerMarginLoss` registers under it.
+ */
+export interface MarginLossClass<Options extends object = Record<string, unknown>> {
+  readonly lossName: string;
+  new (options: Options): MarginLoss;
+}
+
+/** What a loss file registers: its class, its defaults and where it comes from. */
 export interface MarginLossDefinition<Options extends object = Record<string, unknown>> {
-  name: string;
+  /** The loss class; it is registered under `loss.lossName` and created with the resolved options. */
+  loss: MarginLossClass<Options>;
   /** One line: what the loss does. */
   summary: string;
   /** The paper that defines it. */
   reference: string;
   /** Every option with its default value; `getMarginLoss` rejects keys not listed here. */
   defaults: Readonly<Options>;
-  create(options: Options): MarginLoss;
 }
 
-const definitions = new Map<string, MarginLossDefinition<object>>();
+/** A registered loss: its definition and the name it is registered under (`loss.lossName`). */
+export interface RegisteredMarginLoss<Options extends object = Record<string, unknown>> extends MarginLossDefinition<Options> {
+  readonly name: string;
+}
+
+const definitions = new Map<string, RegisteredMarginLoss<object>>();
 
 export function registerMarginLoss<Options extends object>(definition: MarginLossDefinition<Options>): void {
-  if (!/^[a-z0-9][a-z0-9-]*$/.test(definition.name)) {
-    throw new Error(`margin loss name '${definition.name}' must be lower-case kebab-case`);
+  const name: unknown = definition.loss?.lossName;
+  if (typeof name !== 'string' || !/^[a-z0-9][a-z0-9-]*$/.test(name)) {
+    throw new Error(
+      `margin loss class ${definition.loss?.name ?? String(definition.loss)} needs a static lossName in lower-case kebab-case; got ${String(name)}`,
+    );
   }
-  if (definitions.has(definition.name)) {
-    throw new Error(`margin loss '${definition.name}' is already registered`);
+  if (definitions.has(name)) {
+    throw new Error(`margin loss '${name}' is already registered`);
   }
-  definitions.set(definition.name, definition as unknown as MarginLossDefinition<object>);
+  definitions.set(name, { ...definition, name } as unknown as RegisteredMarginLoss<object>);
 }
 
 /** Registered loss names, sorted. */
@@ -29,7 +46,7 @@ export function listMarginLosses(): string[] {
   return [...definitions.keys()].sort();
 }
 
-export function getMarginLossDefinition(name: string): MarginLossDefinition<object> {
+export function getMarginLossDefinition(name: string): RegisteredMarginLoss<object> {
   const definition = definitions.get(name);
   if (!definition) {
     throw new Error(`unknown margin loss '${name}'; registered: ${listMarginLosses().join(', ')}`);
@@ -37,7 +54,10 @@ export function getMarginLossDefinition(name: string): MarginLossDefinition<obje
   return definition;
 }
 
-/** Creates a registered loss; options not given take the definition's defaults. */
+/**
+ * Creates a registered loss; options not given take the definition's defaults. The loss's `name` is the name
+ * it was created under (a margin head saves that name and restores the loss from it).
+ */
 export function getMarginLoss(name: string, options: Record<string, unknown> = {}): MarginLoss {
   const definition = getMarginLossDefinition(name);
   const known = Object.keys(definition.defaults);
@@ -48,5 +68,9 @@ export function getMarginLoss(name: string, options: Record<string, unknown> = {
   }
   const resolved = { ...definition.defaults } as Record<string, unknown>;
   for (const [key, value] of Object.entries(options)) if (value !== undefined) resolved[key] = value;
-  return definition.create(resolved);
+  const loss = new definition.loss(resolved);
+  if (loss.name !== name) {
+    throw new Error(`margin loss '${name}' created a loss named '${loss.name}'; a loss's name must be its class's lossName`);
+  }
+  return loss;
 }

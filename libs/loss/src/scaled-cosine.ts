@@ -11,9 +11,9 @@ export interface ScaledCosineOptions {
 export abstract class ScaledCosineLoss<Options extends ScaledCosineOptions> extends MarginLossBase<Options> {
   readonly normalizesWeights = true;
 
-  constructor(lossName: string, options: Options) {
-    requirePositive(lossName, 's', options.s);
+  constructor(options: Options) {
     super(options);
+    requirePositive(this.name, 's', options.s);
   }
 
   protected override plainLogits(geometry: BatchGeometry): tf.Tensor2D {

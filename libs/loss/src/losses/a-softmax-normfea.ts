@@ -17,11 +17,11 @@ export interface ASoftmaxNormFeaOptions extends ScaledCosineOptions {
  * of how a margin loss is added in one file.
  */
 export class ASoftmaxNormFeaLoss extends ScaledCosineLoss<ASoftmaxNormFeaOptions> {
-  readonly name = 'a-softmax-normfea';
+  static readonly lossName = 'a-softmax-normfea';
 
   constructor(options: ASoftmaxNormFeaOptions) {
-    assertIntegerMargin(options.m, "a-softmax-normfea: option 'm'");
-    super('a-softmax-normfea', { ...options, lambda: resolveLambda(options.lambda) });
+    super({ ...options, lambda: resolveLambda(options.lambda) });
+    assertIntegerMargin(options.m, `${this.name}: option 'm'`);
   }
 
   protected override targetLogit(terms: TargetTerms, geometry: BatchGeometry): tf.Tensor1D {
@@ -33,9 +33,8 @@ export class ASoftmaxNormFeaLoss extends ScaledCosineLoss<ASoftmaxNormFeaOptions
 }
 
 registerMarginLoss<ASoftmaxNormFeaOptions>({
-  name: 'a-softmax-normfea',
+  loss: ASoftmaxNormFeaLoss,
   summary: 'A-Softmax on normalised features: s·ψ(θ) target with λ annealing',
   reference: 'Wang et al., CosFace, CVPR 2018, Table 2 (A-Softmax-NormFea)',
   defaults: { s: 64, m: 4, lambda: { ...SPHEREFACE_LAMBDA_SCHEDULE } },
-  create: (options) => new ASoftmaxNormFeaLoss(options),
 });

@@ -25,12 +25,12 @@ export interface ASoftmaxOptions extends MultiplicativeMarginOptions {
  * normalised. Logits ‖x‖cos θ_j; the target logit is (λ‖x‖cos θ_y + ‖x‖ψ(θ_y))/(1+λ).
  */
 export class ASoftmaxLoss extends MultiplicativeMarginLoss<ASoftmaxOptions> {
-  readonly name = 'a-softmax';
+  static readonly lossName = 'a-softmax';
   readonly normalizesWeights = true;
 
   constructor(options: ASoftmaxOptions) {
-    super('a-softmax', options);
-    requireOneOf('a-softmax', 'gradient', options.gradient, ['exact', 'caffe'] as const);
+    super(options);
+    requireOneOf(this.name, 'gradient', options.gradient, ['exact', 'caffe'] as const);
   }
 
   protected override plainLogits(geometry: BatchGeometry): tf.Tensor2D {
@@ -86,9 +86,8 @@ function caffeBackward(
 }
 
 registerMarginLoss<ASoftmaxOptions>({
-  name: 'a-softmax',
+  loss: ASoftmaxLoss,
   summary: 'SphereFace: normalised weights, no bias, multiplicative angular margin ψ(θ) with λ annealing',
   reference: 'Liu et al., SphereFace: Deep Hypersphere Embedding for Face Recognition, CVPR 2017',
   defaults: { m: 4, lambda: { ...SPHEREFACE_LAMBDA_SCHEDULE }, gradient: 'exact' },
-  create: (options) => new ASoftmaxLoss(options),
 });

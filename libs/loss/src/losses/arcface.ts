@@ -18,13 +18,13 @@ export interface ArcFaceOptions extends ScaledCosineOptions {
 
 /** ArcFace (Deng et al., CVPR 2019): target logit s·cos(θ_y + m), computed as c·cos m − sin θ·sin m. */
 export class ArcFaceLoss extends ScaledCosineLoss<ArcFaceOptions> {
-  readonly name = 'arcface';
+  static readonly lossName = 'arcface';
 
   constructor(options: ArcFaceOptions) {
-    super('arcface', options);
-    const m = requireFinite('arcface', 'm', options.m, 0);
-    if (m >= Math.PI / 2) throw new RangeError(`arcface: option 'm' must be < π/2; got ${m}`);
-    if (typeof options.easyMargin !== 'boolean') throw new RangeError(`arcface: option 'easyMargin' must be a boolean`);
+    super(options);
+    const m = requireFinite(this.name, 'm', options.m, 0);
+    if (m >= Math.PI / 2) throw new RangeError(`${this.name}: option 'm' must be < π/2; got ${m}`);
+    if (typeof options.easyMargin !== 'boolean') throw new RangeError(`${this.name}: option 'easyMargin' must be a boolean`);
   }
 
   protected override targetLogit(terms: TargetTerms): tf.Tensor1D {
@@ -39,9 +39,8 @@ export class ArcFaceLoss extends ScaledCosineLoss<ArcFaceOptions> {
 }
 
 registerMarginLoss<ArcFaceOptions>({
-  name: 'arcface',
+  loss: ArcFaceLoss,
   summary: 'Additive angular margin: s·cos(θ + m) for the target class',
   reference: 'Deng et al., ArcFace: Additive Angular Margin Loss for Deep Face Recognition, CVPR 2019',
   defaults: { s: 64, m: 0.5, easyMargin: false },
-  create: (options) => new ArcFaceLoss(options),
 });

@@ -25,13 +25,13 @@ const ARCCOS_MARGIN = 1e-6;
  * non-monotone for hard samples).
  */
 export class CombinedMarginLoss extends ScaledCosineLoss<CombinedMarginOptions> {
-  readonly name = 'combined';
+  static readonly lossName = 'combined';
 
   constructor(options: CombinedMarginOptions) {
-    super('combined', options);
-    requirePositive('combined', 'm1', options.m1);
-    requireFinite('combined', 'm2', options.m2, 0);
-    requireFinite('combined', 'm3', options.m3, 0);
+    super(options);
+    requirePositive(this.name, 'm1', options.m1);
+    requireFinite(this.name, 'm2', options.m2, 0);
+    requireFinite(this.name, 'm3', options.m3, 0);
   }
 
   protected override targetLogit(terms: TargetTerms): tf.Tensor1D {
@@ -43,9 +43,8 @@ export class CombinedMarginLoss extends ScaledCosineLoss<CombinedMarginOptions> 
 }
 
 registerMarginLoss<CombinedMarginOptions>({
-  name: 'combined',
+  loss: CombinedMarginLoss,
   summary: 'Combined margin s·(cos(m1·θ + m2) − m3): SphereFace, ArcFace and CosFace margins in one',
   reference: 'Deng et al., ArcFace, CVPR 2019, §3.3 (combined margin; CM1 = (1, 0.3, 0.2))',
   defaults: { s: 64, m1: 1, m2: 0.3, m3: 0.2 },
-  create: (options) => new CombinedMarginLoss(options),
 });

@@ -11,11 +11,11 @@ export interface CosFaceOptions extends ScaledCosineOptions {
 
 /** CosFace / AM-Softmax (Wang et al., CVPR 2018): target logit s·(cos θ_y − m). */
 export class CosFaceLoss extends ScaledCosineLoss<CosFaceOptions> {
-  readonly name = 'cosface';
+  static readonly lossName = 'cosface';
 
   constructor(options: CosFaceOptions) {
-    super('cosface', options);
-    requireFinite('cosface', 'm', options.m, 0);
+    super(options);
+    requireFinite(this.name, 'm', options.m, 0);
   }
 
   protected override targetLogit(terms: TargetTerms): tf.Tensor1D {
@@ -24,9 +24,8 @@ export class CosFaceLoss extends ScaledCosineLoss<CosFaceOptions> {
 }
 
 registerMarginLoss<CosFaceOptions>({
-  name: 'cosface',
+  loss: CosFaceLoss,
   summary: 'Large-margin cosine loss: s·(cos θ − m) for the target class',
   reference: 'Wang et al., CosFace: Large Margin Cosine Loss for Deep Face Recognition, CVPR 2018',
   defaults: { s: 64, m: 0.35 },
-  create: (options) => new CosFaceLoss(options),
 });

@@ -9,18 +9,13 @@ export type LSoftmaxOptions = MultiplicativeMarginOptions;
  * logits are x·w_j = ‖x‖‖w_j‖cos θ_j and the target is ‖x‖‖w_y‖(λcos θ_y + ψ(θ_y))/(1+λ). No bias.
  */
 export class LSoftmaxLoss extends MultiplicativeMarginLoss<LSoftmaxOptions> {
-  readonly name = 'l-softmax';
+  static readonly lossName = 'l-softmax';
   readonly normalizesWeights = false;
-
-  constructor(options: LSoftmaxOptions) {
-    super('l-softmax', options);
-  }
 }
 
 registerMarginLoss<LSoftmaxOptions>({
-  name: 'l-softmax',
+  loss: LSoftmaxLoss,
   summary: 'Large-margin softmax: ψ(θ) margin with λ annealing on unnormalised weights, no bias',
   reference: 'Liu et al., Large-Margin Softmax Loss for Convolutional Neural Networks, ICML 2016',
   defaults: { m: 4, lambda: { ...SPHEREFACE_LAMBDA_SCHEDULE } },
-  create: (options) => new LSoftmaxLoss(options),
 });

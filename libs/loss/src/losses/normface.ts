@@ -5,17 +5,12 @@ export type NormFaceOptions = ScaledCosineOptions;
 
 /** NormFace (Wang et al., ACM MM 2017): features and weights normalised, logits s·cos θ_j, no margin. */
 export class NormFaceLoss extends ScaledCosineLoss<NormFaceOptions> {
-  readonly name = 'normface';
-
-  constructor(options: NormFaceOptions) {
-    super('normface', options);
-  }
+  static readonly lossName = 'normface';
 }
 
 registerMarginLoss<NormFaceOptions>({
-  name: 'normface',
+  loss: NormFaceLoss,
   summary: 'Normalised softmax: s·cos θ for every class, no margin',
   reference: 'Wang et al., NormFace: L2 Hypersphere Embedding for Face Verification, ACM MM 2017',
   defaults: { s: 30 },
-  create: (options) => new NormFaceLoss(options),
 });

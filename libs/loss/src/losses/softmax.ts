@@ -6,7 +6,7 @@ export type SoftmaxOptions = Record<string, never>;
 
 /** Plain softmax cross-entropy: logits x·W + b (bias optional; absent means zero). The paper's baseline. */
 export class SoftmaxLoss extends MarginLossBase<SoftmaxOptions> {
-  readonly name = 'softmax';
+  static readonly lossName = 'softmax';
   override readonly usesBias = true;
   readonly normalizesWeights = false;
 
@@ -17,9 +17,8 @@ export class SoftmaxLoss extends MarginLossBase<SoftmaxOptions> {
 }
 
 registerMarginLoss<SoftmaxOptions>({
-  name: 'softmax',
+  loss: SoftmaxLoss,
   summary: 'Plain softmax cross-entropy with bias (the baseline of the paper’s Table 3)',
   reference: 'Liu et al., CVPR 2017, Table 3 baseline',
   defaults: {},
-  create: (options) => new SoftmaxLoss(options),
 });
