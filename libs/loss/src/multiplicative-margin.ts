@@ -12,9 +12,10 @@ export interface MultiplicativeMarginOptions {
 }
 
 /**
- * The target logit shared by L-Softmax and A-Softmax:
- *   f_y = (λ·‖x‖‖w_y‖cos θ + ‖x‖‖w_y‖·ψ(θ)) / (1 + λ),
- * with ‖w_y‖ = 1 for A-Softmax. λ → ∞ recovers the plain logit, λ = 0 the full margin.
+ * The target logit shared by L-Softmax, A-Softmax and A-Softmax-NormFea:
+ *   f_y = (λ·r·cos θ + r·ψ(θ)) / (1 + λ),
+ * where r·cos θ is the plain target logit and r its scale (`targetScale`): ‖x‖‖w_y‖ by default, ‖x‖ when the
+ * weights are normalised (A-Softmax). λ → ∞ recovers the plain logit, λ = 0 the full margin.
  */
 export abstract class MultiplicativeMarginLoss<Options extends MultiplicativeMarginOptions> extends MarginLossBase<Options> {
   readonly m: number;
@@ -32,10 +33,17 @@ export abstract class MultiplicativeMarginLoss<Options extends MultiplicativeMar
     return lambdaAt(iteration, this.lambda);
   }
 
+  /**
+   * r in plain = r·cos θ_y: the factor ψ(θ_y) is scaled by. ‖x‖ when the weights are normalised, else ‖x‖‖w_y‖;
+   * a loss whose plain logits are scaled otherwise (e.g. s·cos θ) overrides it.
+   */
+  protected targetScale(terms: TargetTerms): tf.Tensor1D | number {
+    return this.normalizesWeights ? terms.featureNorm : (tf.mul(terms.featureNorm, terms.weightNorm) as tf.Tensor1D);
+  }
+
   protected override targetLogit(terms: TargetTerms, geometry: BatchGeometry): tf.Tensor1D {
     const lambda = this.lambdaAt(geometry.iteration);
-    const magnitude = this.normalizesWeights ? terms.featureNorm : tf.mul(terms.featureNorm, terms.weightNorm);
-    const margin = tf.mul(magnitude, psiOfCosine(terms.cosine, this.m));
+    const margin = tf.mul(this.targetScale(terms), psiOfCosine(terms.cosine, this.m));
     return tf.div(tf.add(tf.mul(terms.plain, lambda), margin), 1 + lambda) as tf.Tensor1D;
   }
 }

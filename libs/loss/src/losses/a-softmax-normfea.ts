@@ -1,34 +1,36 @@
 import * as tf from '@tensorflow/tfjs';
-import { ScaledCosineLoss, type ScaledCosineOptions } from '../scaled-cosine';
-import type { BatchGeometry, TargetTerms } from '../margin-loss-base';
-import { lambdaAt, resolveLambda, SPHEREFACE_LAMBDA_SCHEDULE, type LambdaOption } from '../lambda';
-import { assertIntegerMargin } from '../psi';
-import { psiOfCosine } from '../tensor-ops';
+import type { BatchGeometry } from '../margin-loss-base';
+import { MultiplicativeMarginLoss, type MultiplicativeMarginOptions } from '../multiplicative-margin';
+import type { ScaledCosineOptions } from '../scaled-cosine';
+import { SPHEREFACE_LAMBDA_SCHEDULE } from '../lambda';
+import { requirePositive } from '../options';
 import { registerMarginLoss } from '../registry';
 
-export interface ASoftmaxNormFeaOptions extends ScaledCosineOptions {
-  m: number;
-  lambda: LambdaOption;
-}
+export interface ASoftmaxNormFeaOptions extends MultiplicativeMarginOptions, ScaledCosineOptions {}
 
 /**
  * A-Softmax with normalised features ("A-Softmax-NormFea", CosFace paper Table 2): ‖x‖ is replaced by a
  * fixed scale s, so the target logit is s·(λcos θ_y + ψ(θ_y))/(1+λ). Also the worked example in the README
- * of how a margin loss is added in one file.
+ * of how a margin loss is added in one file: the base class does the ψ and λ mixing; this file only says
+ * that every logit is scaled by s.
  */
-export class ASoftmaxNormFeaLoss extends ScaledCosineLoss<ASoftmaxNormFeaOptions> {
+export class ASoftmaxNormFeaLoss extends MultiplicativeMarginLoss<ASoftmaxNormFeaOptions> {
   static readonly lossName = 'a-softmax-normfea';
+  readonly normalizesWeights = true;
 
   constructor(options: ASoftmaxNormFeaOptions) {
-    super({ ...options, lambda: resolveLambda(options.lambda) });
-    assertIntegerMargin(options.m, `${this.name}: option 'm'`);
+    super(options);
+    requirePositive(this.name, 's', options.s);
   }
 
-  protected override targetLogit(terms: TargetTerms, geometry: BatchGeometry): tf.Tensor1D {
-    const { s, m } = this.options;
-    const lambda = lambdaAt(geometry.iteration, this.options.lambda);
-    const mixed = tf.div(tf.add(tf.mul(terms.cosine, lambda), psiOfCosine(terms.cosine, m)), 1 + lambda);
-    return tf.mul(mixed, s) as tf.Tensor1D;
+  /** Every class: s·cos θ_j. */
+  protected override plainLogits(geometry: BatchGeometry): tf.Tensor2D {
+    return tf.mul(geometry.cosine, this.options.s) as tf.Tensor2D;
+  }
+
+  /** The target's ψ(θ_y) is scaled by s too, instead of ‖x‖. */
+  protected override targetScale(): number {
+    return this.options.s;
   }
 }
 
