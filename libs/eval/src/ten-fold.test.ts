@@ -162,3 +162,48 @@ describe('lfwTenFold against the reference transcription of evaluation.m', () =>
     });
   }
 });
+
+describe('lfwTenFold reads the pairs\' fold labels', () => {
+  /** 600 random pairs in 10 labelled folds of 60 (30 same, 30 different), with a planted signal. */
+  function labelled(seed: number) {
+    const rnd = mulberry32(seed);
+    const n = 600;
+    const d = 8;
+    const fold = Array.from({ length: n }, (_, i) => Math.floor(i / 60));
+    const same = Array.from({ length: n }, (_, i) => i % 60 < 30);
+    const left = Array.from({ length: n }, () => Array.from({ length: d }, () => rnd() - 0.3));
+    const right = left.map((row, i) => row.map((v) => (same[i] ? v + 1.4 * (rnd() - 0.5) : rnd() - 0.3)));
+    return { left, right, same, fold };
+  }
+
+  it('labels equal to the consecutive blocks give exactly the unlabelled result (the official 6,000 pairs)', () => {
+    const { left, right, same, fold } = labelled(5);
+    expect(lfwTenFold({ left, right, same, fold })).toEqual(lfwTenFold({ left, right, same }));
+  });
+
+  it('pairs dropped unevenly (as onBad skip does): each pair is tested in its own fold, as the reference does', () => {
+    const { left, right, same, fold } = labelled(9);
+    // Drop 30 pairs, more from the early folds: 570 pairs, a multiple of 10, so cutting 10 blocks of 57 "works".
+    const drops = [6, 5, 4, 4, 3, 3, 2, 2, 1, 0];
+    const keep = Array.from({ length: 600 }, (_, i) => i).filter((i) => i % 60 >= drops[fold[i]]);
+    expect(keep.length).toBe(570);
+    const pick = <T>(xs: T[]) => keep.map((i) => xs[i]);
+    const input = { left: pick(left), right: pick(right), same: pick(same), fold: pick(fold) };
+    const r = lfwTenFold(input);
+    const ref = referenceEvaluationM(input.left, input.right, input.same, 10, 10000, input.fold);
+    expect(r.foldAccuracies).toEqual(ref.ACCs);
+    r.thresholds.forEach((t, i) => expect(t).toBeCloseTo(ref.thresholds[i], 12));
+    r.scores.forEach((s, i) => expect(s).toBeCloseTo(ref.scores[i], 12));
+    expect(r.mean).toBeCloseTo(ref.ACCs.reduce((a, b) => a + b, 0) / 10, 14);
+  });
+
+  it('rejects fold labels that do not fit', () => {
+    const { left, right, same, fold } = labelled(1);
+    expect(() => lfwTenFold({ left, right, same, fold: fold.slice(1) })).toThrow(/lfwTenFold: fold has 599 labels but there are 600 pairs/);
+    expect(() => lfwTenFold({ left, right, same, fold: fold.map((f, i) => (i === 7 ? 10 : f)) })).toThrow(
+      /lfwTenFold: fold\[7\] is 10; fold labels must be integers 0…9 \(10 folds\)/,
+    );
+    expect(() => lfwTenFold({ left, right, same, fold: fold.map((f, i) => (i === 3 ? 0.5 : f)) })).toThrow(/fold\[3\] is 0\.5/);
+    expect(() => lfwTenFold({ left, right, same, fold: fold.map((f) => (f === 4 ? 5 : f)) })).toThrow(/lfwTenFold: fold 4 \(0-based\) has no pairs/);
+  });
+});

@@ -1,8 +1,11 @@
 /**
  * The SphereFace LFW protocol exactly as the authors' `test/code/evaluation.m` computes it.
  *
- * Pairs are split into `folds` blocks of consecutive pairs (fold = ⌈i / (n/folds)⌉, 1-based i; 600 pairs
- * per fold for the 6000 LFW pairs). For each test fold: μ = mean of all left AND right features of the
+ * Each pair's fold is read from `fold` (the pairs file's folds, LfwPair.fold, 0-based) when given; without it
+ * the pairs are split into `folds` blocks of consecutive pairs, as evaluation.m's parseList numbers them
+ * (fold = ⌈i / (n/folds)⌉, 1-based i; 600 pairs per fold for the 6000 LFW pairs). For the full pairs.txt both
+ * agree; for a pair list with pairs left out (onBad 'skip') only the labels put every pair in its own fold,
+ * so pass them. For each test fold: μ = mean of all left AND right features of the
  * other folds; every feature has μ subtracted and is L2-normalised; score = dot product (cosine). The
  * threshold is searched over the grid k / steps, k = −steps…steps (20001 values for steps = 10000), on the
  * other folds, taking the MEAN of all grid values that reach the best training accuracy. A pair is
@@ -19,10 +22,15 @@ export interface PairFeatures {
   readonly right: FeatureMatrix;
   /** same[i]: pair i shows one identity. */
   readonly same: ArrayLike<boolean>;
+  /**
+   * fold[i]: 0-based fold of pair i, e.g. `pairs.map((p) => p.fold)`; integers 0…folds−1, every fold
+   * non-empty, in any order. Without it, folds are consecutive blocks of equal size.
+   */
+  readonly fold?: ArrayLike<number>;
 }
 
 export interface TenFoldOptions {
-  /** Number of consecutive folds (evaluation.m: 10). The pair count must be a multiple of it. */
+  /** Number of folds (evaluation.m: 10). Without fold labels the pair count must be a multiple of it. */
   readonly folds?: number;
   /** Threshold grid k / thresholdSteps for k = −thresholdSteps…thresholdSteps (evaluation.m: 10000). */
   readonly thresholdSteps?: number;
@@ -53,7 +61,35 @@ export function lfwTenFold(input: PairFeatures, options: TenFoldOptions = {}): T
   const right = toMatrix64(input.right, `${where}: right`);
   checkPairShapes(left, right, where);
   const same = toLabels(input.same, left.rows, where);
-  return tenFoldOnMatrices(left, right, same, options, where);
+  return tenFoldOnMatrices(left, right, same, options, where, input.fold);
+}
+
+/** The 0-based fold of every pair: the labels given, checked, or consecutive blocks of equal size. */
+function foldAssignment(n: number, folds: number, labels: ArrayLike<number> | undefined, where: string): Int32Array {
+  const out = new Int32Array(n);
+  if (labels === undefined) {
+    if (n === 0 || n % folds !== 0) {
+      throw new Error(
+        `${where}: ${n} pairs cannot be split into ${folds} folds of consecutive pairs of equal size ` +
+          `(give each pair's fold, e.g. fold: pairs.map((p) => p.fold), to use the pairs file's folds)`,
+      );
+    }
+    for (let i = 0; i < n; i++) out[i] = Math.floor(i / (n / folds));
+    return out;
+  }
+  if (labels.length !== n) throw new Error(`${where}: fold has ${labels.length} labels but there are ${n} pairs`);
+  const count = new Int32Array(folds);
+  for (let i = 0; i < n; i++) {
+    const f = labels[i];
+    if (!Number.isInteger(f) || f < 0 || f >= folds) {
+      throw new Error(`${where}: fold[${i}] is ${f}; fold labels must be integers 0…${folds - 1} (${folds} folds)`);
+    }
+    out[i] = f;
+    count[f]++;
+  }
+  const empty = count.findIndex((c) => c === 0);
+  if (empty >= 0) throw new Error(`${where}: fold ${empty} (0-based) has no pairs`);
+  return out;
 }
 
 /** lfwTenFold on already validated float64 inputs (used by the protocol report to avoid re-copying). */
@@ -63,6 +99,7 @@ export function tenFoldOnMatrices(
   same: Uint8Array,
   options: TenFoldOptions,
   where: string,
+  foldLabels?: ArrayLike<number>,
 ): TenFoldResult {
   const folds = options.folds ?? EVALUATION_M_FOLDS;
   const steps = options.thresholdSteps ?? EVALUATION_M_THRESHOLD_STEPS;
@@ -71,10 +108,9 @@ export function tenFoldOnMatrices(
     throw new Error(`${where}: thresholdSteps must be a positive integer, got ${steps}`);
   }
   const n = left.rows;
-  if (n === 0 || n % folds !== 0) {
-    throw new Error(`${where}: ${n} pairs cannot be split into ${folds} folds of consecutive pairs of equal size`);
-  }
-  const foldSize = n / folds;
+  const foldOf = foldAssignment(n, folds, foldLabels, where);
+  const foldSize = new Int32Array(folds);
+  for (let i = 0; i < n; i++) foldSize[foldOf[i]]++;
   const d = left.cols;
 
   // Per-fold sums of left+right features: the training mean of fold f is (total − sum_f) / count.
@@ -83,11 +119,10 @@ export function tenFoldOnMatrices(
   const ld = left.data;
   const rd = right.data;
   for (let i = 0, off = 0; i < n; i++, off += d) {
-    const fs = foldSums[Math.floor(i / foldSize)];
+    const fs = foldSums[foldOf[i]];
     for (let j = 0; j < d; j++) fs[j] += ld[off + j] + rd[off + j];
   }
   for (const fs of foldSums) for (let j = 0; j < d; j++) total[j] += fs[j];
-  const trainCount = 2 * (n - foldSize);
 
   const foldAccuracies: number[] = [];
   const thresholds: number[] = [];
@@ -96,16 +131,18 @@ export function tenFoldOnMatrices(
   const scores = new Float64Array(n);
   const isTrain = new Uint8Array(n);
   for (let f = 0; f < folds; f++) {
+    const trainCount = 2 * (n - foldSize[f]);
     for (let j = 0; j < d; j++) mu[j] = (total[j] - foldSums[f][j]) / trainCount;
     centredCosines(left, right, mu, scores, `${where}: test fold ${f + 1}`);
-    const lo = f * foldSize;
-    const hi = lo + foldSize;
-    isTrain.fill(1);
-    isTrain.fill(0, lo, hi);
+    const test: number[] = [];
+    for (let i = 0; i < n; i++) {
+      isTrain[i] = foldOf[i] === f ? 0 : 1;
+      if (foldOf[i] === f) test.push(i);
+    }
     const t = gridThreshold(scores, same, isTrain, steps);
     thresholds.push(t);
-    foldAccuracies.push(strictAccuracy(scores.subarray(lo, hi), same.subarray(lo, hi), t));
-    evaluated.set(scores.subarray(lo, hi), lo);
+    foldAccuracies.push(strictAccuracy(test.map((i) => scores[i]), test.map((i) => same[i]), t));
+    for (const i of test) evaluated[i] = scores[i];
   }
   const sampleStd = std(foldAccuracies, 'sample');
   return {

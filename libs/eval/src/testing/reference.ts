@@ -116,11 +116,13 @@ export function referenceEvaluationM(
   same: ArrayLike<boolean>,
   folds = 10,
   thrNum = 10000,
+  /** 0-based fold of each pair (pairs.fold); default evaluation.m's parseList, fold = ceil(i / (n / folds)). */
+  foldLabels?: ArrayLike<number>,
 ): { ACCs: number[]; thresholds: number[]; scores: number[] } {
   const L = toPlain(featureLs);
   const R = toPlain(featureRs);
   const n = L.length;
-  const fold = L.map((_, i) => Math.ceil((i + 1) / (n / folds)));
+  const fold = foldLabels ? Array.from(foldLabels, (f) => f + 1) : L.map((_, i) => Math.ceil((i + 1) / (n / folds)));
   const flags = Array.from(same, (s) => (s ? 1 : -1));
   const ACCs: number[] = [];
   const thresholds: number[] = [];
