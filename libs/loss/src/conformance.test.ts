@@ -198,6 +198,25 @@ describe.each(listMarginLosses())('conformance: %s', (name) => {
     dispose(inputs);
   });
 
+  it('reports λ (null or a finite number ≥ 0) and whether its stored weights need re-normalising, consistently', () => {
+    const lambda = loss.lambdaAt(ITERATION);
+    expect(lambda === null || (Number.isFinite(lambda) && lambda >= 0), `lambdaAt(${ITERATION}) = ${lambda}`).toBe(true);
+    expect(() => loss.lambdaAt(-1)).toThrow(/iteration/);
+    // Only weights the loss normalises can be re-normalised in place (MarginHead.renormalizeWeights refuses otherwise).
+    expect(loss.renormalizeWeightsAfterUpdate && !loss.normalizesWeights).toBe(false);
+  });
+
+  it('depends on the iteration exactly when the λ it reports does', () => {
+    const inputs = batch(8, loss);
+    const early = loss.logits({ ...inputs, iteration: 1 });
+    const late = loss.logits({ ...inputs, iteration: ITERATION });
+    const a = early.dataSync();
+    const b = late.dataSync();
+    expect(a.every((v, i) => v === b[i])).toBe(loss.lambdaAt(1) === loss.lambdaAt(ITERATION));
+    tf.dispose([early, late]);
+    dispose(inputs);
+  });
+
   it('rejects malformed inputs with a message naming the problem', () => {
     const inputs = batch(7, loss);
     expect(() => loss.logits({ ...inputs, labels: tf.tensor1d(new Array(N).fill(0), 'float32') })).toThrow(/int32/);

@@ -39,6 +39,7 @@ export abstract class MarginLossBase<Options extends object> implements MarginLo
   // class (see MarginLossClass); `name` and `registerMarginLoss` both read it from there.
   readonly usesBias: boolean = false;
   abstract readonly normalizesWeights: boolean;
+  readonly renormalizeWeightsAfterUpdate: boolean = false;
 
   constructor(readonly options: Readonly<Options>) {
     const name: unknown = (new.target as unknown as { lossName?: unknown }).lossName;
@@ -50,6 +51,14 @@ export abstract class MarginLossBase<Options extends object> implements MarginLo
   /** The registry name: the class's static `lossName`. */
   get name(): string {
     return (this.constructor as unknown as { lossName: string }).lossName;
+  }
+
+  /** No λ by default (losses with λ mixing extend MultiplicativeMarginLoss). */
+  lambdaAt(iteration: number): number | null {
+    if (!(Number.isFinite(iteration) && iteration >= 0)) {
+      throw new RangeError(`${this.name}.lambdaAt: iteration must be a finite number ≥ 0; got ${iteration}`);
+    }
+    return null;
   }
 
   /** Logits of all classes before the target is replaced. Default: ‖x‖‖w‖cos θ = x·w. */

@@ -29,7 +29,8 @@ export abstract class MultiplicativeMarginLoss<Options extends MultiplicativeMar
     this.lambda = lambda;
   }
 
-  lambdaAt(iteration: number): number {
+  /** λ at a forward iteration, from the `lambda` option (a fixed number or the annealing schedule). */
+  override lambdaAt(iteration: number): number {
     return lambdaAt(iteration, this.lambda);
   }
 

@@ -24,6 +24,17 @@ export interface MarginLoss {
   readonly usesBias: boolean;
   /** True when class-weight columns are normalised inside the loss. */
   readonly normalizesWeights: boolean;
+  /**
+   * True when the loss's gradient treats the stored class weights as already normalised and ignores the
+   * normalisation (a-softmax with `gradient: 'caffe'`): a training loop must then re-normalise the stored
+   * weight columns after each update, as the Caffe layer does before each forward. Implies `normalizesWeights`.
+   */
+  readonly renormalizeWeightsAfterUpdate: boolean;
+  /**
+   * λ of the target-logit mixing f_y = (λ·plain + margin)/(1 + λ) at a forward `iteration` (counted like
+   * `MarginLossInputs.iteration`: from 1, default 0), or null when the loss has no λ. What a training loop logs.
+   */
+  lambdaAt(iteration: number): number | null;
   /** Logits [N, C] that enter softmax cross-entropy. Differentiable with tfjs autograd. */
   logits(inputs: MarginLossInputs): tf.Tensor2D;
   /** Mean softmax cross-entropy of `logits(inputs)` (scalar). */

@@ -27,6 +27,8 @@ export interface ASoftmaxOptions extends MultiplicativeMarginOptions {
 export class ASoftmaxLoss extends MultiplicativeMarginLoss<ASoftmaxOptions> {
   static readonly lossName = 'a-softmax';
   readonly normalizesWeights = true;
+  /** The caffe backward ignores the weight normalisation; the stored weights are re-normalised instead. */
+  override readonly renormalizeWeightsAfterUpdate: boolean = this.options.gradient === 'caffe';
 
   constructor(options: ASoftmaxOptions) {
     super(options);
