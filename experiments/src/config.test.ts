@@ -23,7 +23,7 @@ describe('experiment configs', () => {
     expect(bad({ seed: -1 })).toThrow(ConfigError);
     expect(bad({ seed: 1.5 })).toThrow(/config seed:/);
     expect(bad({ model: { ...good.model, name: 'resnet50' } })).toThrow(/config model.name: unknown model/);
-    expect(bad({ loss: { name: 'a-softmax', options: { m: 0 } } })).toThrow(/config loss: .*integer/);
+    expect(bad({ loss: { name: 'a-softmax', options: { m: 0 } } })).toThrow(/config loss\.options: a-softmax: option 'm' must be an integer.*; got \{"m":0\}/);
     expect(bad({ trainer: { ...good.trainer, lrSteps: [5, 3] } })).toThrow(/trainer.lrSteps/);
     expect(bad({ data: { ...good.data, test: { ...good.data.test, pairsPerFold: 601 } } })).toThrow(/pairsPerFold/);
   });
@@ -42,6 +42,24 @@ describe('experiment configs', () => {
     expect(config.data.crop).toEqual([28, 24]);
     expect(() => resolveConfig('table3', 'a-softmax-m4', 'cpu', 0, ['trainer.iters=200'])).toThrow(/no field 'trainer.iters'/);
     expect(() => resolveConfig('table3', 'a-softmax-m4', 'cpu', 0, ['trainer.iterations'])).toThrow(/path=value/);
+  });
+
+  it('a --set of the wrong type names the path, what was expected and what was given', () => {
+    const run = (set: string) => () => validateConfig(resolveConfig('table3', 'a-softmax-m4', 'cpu', 0, [set]), listModels());
+    expect(run('data=1')).toThrow(/^config data: expected an object with fields train, test, crop; got 1 \(number\)$/);
+    expect(run('data.train=null')).toThrow(/^config data\.train: expected an object with fields dataset, minImagesPerIdentity, maxIdentities, mirror; got null$/);
+    expect(run('trainer=[]')).toThrow(/^config trainer: expected an object with fields batchSize, .*; got \[\] \(array\)$/);
+    expect(run('evaluation.protocols="canonical"')).toThrow(/^config evaluation\.protocols: expected an array, a subset of canonical, .*; got "canonical" \(string\)$/);
+    expect(run('trainer.batchSize=0')).toThrow(/^config trainer\.batchSize: must be an integer ≥ 1; got 0 \(number\)$/);
+    expect(run('loss.options={"lambda":"fast"}')).toThrow(
+      /^config loss\.options\.lambda: expected a number ≥ 0 \(a fixed λ\) or an object with any of base, gamma, power, lambdaMin \(a schedule\); got "fast" \(string\)$/,
+    );
+    expect(run('loss.options.lambda={"base":"high"}')).toThrow(/^config loss\.options\.lambda\.base: expected a finite number ≥ 0; got "high" \(string\)$/);
+    expect(run('loss.options.lambda={"gama":1}')).toThrow(/^config loss\.options\.lambda\.gama: expected one of base, gamma, power, lambdaMin/);
+    expect(run('loss.options.m="4"')).toThrow(/^config loss\.options\.m: expected a number \(default 4\); got "4" \(string\)$/);
+    expect(run('loss.options={"mm":4}')).toThrow(/^config loss\.options\.mm: a-softmax has no such option; options: m, lambda, gradient/);
+    expect(run('loss=1')).toThrow(/^config loss: expected an object with fields name, options; got 1 \(number\)$/);
+    expect(run('loss.name="a-softmx"')).toThrow(/^config loss\.name: unknown margin loss; registered: a-softmax, .*; got "a-softmx" \(string\)$/);
   });
 
   it('rejects unknown experiments and variants with the known names', () => {

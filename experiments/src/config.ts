@@ -1,4 +1,4 @@
-import { getMarginLoss } from '@sphereface/loss';
+import { getMarginLoss, getMarginLossDefinition, listMarginLosses, SPHEREFACE_LAMBDA_SCHEDULE } from '@sphereface/loss';
 
 export const PROFILES = ['smoke', 'cpu', 'paper'] as const;
 export type Profile = (typeof PROFILES)[number];
@@ -69,20 +69,103 @@ export class ConfigError extends Error {
 
 const isInt = (v: unknown, min: number) => typeof v === 'number' && Number.isInteger(v) && v >= min;
 const isNum = (v: unknown, min: number) => typeof v === 'number' && Number.isFinite(v) && v >= min;
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** Validates a resolved config; throws a ConfigError naming the offending field. */
+/** A value as a message shows what was given: its JSON (shortened) and its kind. */
+export function describeValue(v: unknown): string {
+  if (v === undefined) return 'nothing (the field is missing)';
+  if (v === null) return 'null';
+  const json = JSON.stringify(v) ?? String(v);
+  const text = json.length > 80 ? `${json.slice(0, 77)}...` : json;
+  return `${text} (${Array.isArray(v) ? 'array' : typeof v})`;
+}
+
+function valueAt(config: unknown, path: string): unknown {
+  return path.split('.').reduce<unknown>((node, key) => (isObject(node) ? node[key] : undefined), config);
+}
+
+/** The objects of a config and their fields, parents first: checked before any field is read. */
+const OBJECT_FIELDS: readonly (readonly [string, readonly string[]])[] = [
+  ['data', ['train', 'test', 'crop']],
+  ['data.train', ['dataset', 'minImagesPerIdentity', 'maxIdentities', 'mirror']],
+  ['data.test', ['dataset', 'landmarks', 'pairsPerFold']],
+  ['model', ['name', 'widthMultiplier', 'embeddingDim']],
+  ['loss', ['name', 'options']],
+  ['trainer', ['batchSize', 'iterations', 'learningRate', 'lrSteps', 'momentum', 'weightDecay', 'clipGradNorm', 'checkpointEvery']],
+  ['evaluation', ['protocols', 'trainFeatures']],
+];
+
+function requireObject(value: unknown, path: string, fields: readonly string[]): asserts value is Record<string, unknown> {
+  if (!isObject(value)) throw new ConfigError(path, `expected an object with fields ${fields.join(', ')}; got ${describeValue(value)}`);
+}
+
+const LAMBDA_FIELDS = Object.keys(SPHEREFACE_LAMBDA_SCHEDULE);
+
+/** lambda is a fixed λ (number ≥ 0) or a partial schedule ({ base, gamma, power, lambdaMin }, numbers ≥ 0). */
+function checkLambda(value: unknown, path: string): void {
+  if (typeof value === 'number') {
+    if (!isNum(value, 0)) throw new ConfigError(path, `expected a finite number ≥ 0; got ${describeValue(value)}`);
+    return;
+  }
+  if (!isObject(value)) {
+    throw new ConfigError(
+      path,
+      `expected a number ≥ 0 (a fixed λ) or an object with any of ${LAMBDA_FIELDS.join(', ')} (a schedule); got ${describeValue(value)}`,
+    );
+  }
+  for (const [key, v] of Object.entries(value)) {
+    if (!LAMBDA_FIELDS.includes(key)) throw new ConfigError(`${path}.${key}`, `expected one of ${LAMBDA_FIELDS.join(', ')} as a schedule field; got '${key}'`);
+    if (!isNum(v, 0)) throw new ConfigError(`${path}.${key}`, `expected a finite number ≥ 0; got ${describeValue(v)}`);
+  }
+}
+
+/**
+ * The loss options with every default filled in (what a run records), after checking `loss` field by
+ * field: a ConfigError names the path (`loss.options.lambda`), what was expected and what was given.
+ * Range checks the loss makes itself (e.g. m an integer ≥ 1) are reported at `loss.options`.
+ */
+export function resolveLossOptions(loss: unknown): Record<string, unknown> {
+  requireObject(loss, 'loss', ['name', 'options']);
+  const registered = listMarginLosses();
+  if (typeof loss.name !== 'string' || !registered.includes(loss.name)) {
+    throw new ConfigError('loss.name', `unknown margin loss; registered: ${registered.join(', ')}; got ${describeValue(loss.name)}`);
+  }
+  const defaults = getMarginLossDefinition(loss.name).defaults as Record<string, unknown>;
+  const known = Object.keys(defaults);
+  const options = loss.options;
+  if (!isObject(options)) {
+    throw new ConfigError('loss.options', `expected an object with any of ${known.join(', ') || '(no options)'}; got ${describeValue(options)}`);
+  }
+  for (const [key, value] of Object.entries(options)) {
+    const path = `loss.options.${key}`;
+    if (!(key in defaults)) throw new ConfigError(path, `${loss.name} has no such option; options: ${known.join(', ') || '(none)'}`);
+    const d = defaults[key];
+    if (key === 'lambda' && isObject(d)) checkLambda(value, path);
+    else if (isObject(d)) requireObject(value, path, Object.keys(d));
+    else if (typeof value !== typeof d) throw new ConfigError(path, `expected a ${typeof d} (default ${JSON.stringify(d)}); got ${describeValue(value)}`);
+  }
+  try {
+    return { ...getMarginLoss(loss.name, options).options };
+  } catch (error) {
+    throw new ConfigError('loss.options', `${(error as Error).message}; got ${describeValue(options)}`);
+  }
+}
+
+/** Validates a resolved config; throws a ConfigError naming the offending field, what it expects and what it got. */
 export function validateConfig(config: ExperimentConfig, knownModels: readonly string[]): ExperimentConfig {
   const check = (ok: boolean, path: string, what: string) => {
-    if (!ok) throw new ConfigError(path, what);
+    if (!ok) throw new ConfigError(path, `${what}; got ${describeValue(valueAt(config, path))}`);
   };
-  check(/^[a-z0-9][a-z0-9-]*$/.test(config.experiment), 'experiment', 'must be kebab-case');
-  check(/^[a-z0-9][a-z0-9.-]*$/.test(config.variant), 'variant', 'must be kebab-case');
+  for (const [path, fields] of OBJECT_FIELDS) requireObject(valueAt(config, path), path, fields);
+  check(typeof config.experiment === 'string' && /^[a-z0-9][a-z0-9-]*$/.test(config.experiment), 'experiment', 'must be kebab-case');
+  check(typeof config.variant === 'string' && /^[a-z0-9][a-z0-9.-]*$/.test(config.variant), 'variant', 'must be kebab-case');
   check(PROFILES.includes(config.profile), 'profile', `must be one of ${PROFILES.join(', ')}`);
   check(isInt(config.seed, 0), 'seed', 'must be an integer ≥ 0');
   const { train, test, crop } = config.data;
-  check(['celeba_subset', 'casia_webface', 'att_faces'].includes(train.dataset), 'data.train.dataset', 'unknown dataset');
+  check(['celeba_subset', 'casia_webface', 'att_faces'].includes(train.dataset), 'data.train.dataset', 'must be one of celeba_subset, casia_webface, att_faces');
   check(isInt(train.minImagesPerIdentity, 1), 'data.train.minImagesPerIdentity', 'must be an integer ≥ 1');
   check(train.maxIdentities === null || isInt(train.maxIdentities, 2), 'data.train.maxIdentities', 'must be null or an integer ≥ 2');
+  check(typeof train.mirror === 'boolean', 'data.train.mirror', 'must be a boolean');
   check(test.dataset === 'lfw', 'data.test.dataset', "must be 'lfw'");
   check(['mtcnn', 'dlib'].includes(test.landmarks), 'data.test.landmarks', "must be 'mtcnn' or 'dlib'");
   check(isInt(test.pairsPerFold, 2) && test.pairsPerFold <= 600 && test.pairsPerFold % 2 === 0, 'data.test.pairsPerFold', 'must be an even integer in [2, 600]');
@@ -90,11 +173,7 @@ export function validateConfig(config: ExperimentConfig, knownModels: readonly s
   check(knownModels.includes(config.model.name), 'model.name', `unknown model; registered: ${knownModels.join(', ')}`);
   check(isNum(config.model.widthMultiplier, 1e-3), 'model.widthMultiplier', 'must be > 0');
   check(isInt(config.model.embeddingDim, 2), 'model.embeddingDim', 'must be an integer ≥ 2');
-  try {
-    getMarginLoss(config.loss.name, config.loss.options);
-  } catch (error) {
-    throw new ConfigError('loss', (error as Error).message);
-  }
+  resolveLossOptions(config.loss);
   const t = config.trainer;
   check(isInt(t.batchSize, 1), 'trainer.batchSize', 'must be an integer ≥ 1');
   check(isInt(t.iterations, 1), 'trainer.iterations', 'must be an integer ≥ 1');
@@ -105,9 +184,9 @@ export function validateConfig(config: ExperimentConfig, knownModels: readonly s
   check(t.clipGradNorm === null || (isNum(t.clipGradNorm, 0) && t.clipGradNorm > 0), 'trainer.clipGradNorm', 'must be null or > 0');
   check(isInt(t.checkpointEvery, 1), 'trainer.checkpointEvery', 'must be an integer ≥ 1');
   check(
-    config.evaluation.protocols.every((p) => PROTOCOLS.includes(p)),
+    Array.isArray(config.evaluation.protocols) && config.evaluation.protocols.every((p) => PROTOCOLS.includes(p)),
     'evaluation.protocols',
-    `must be a subset of ${PROTOCOLS.join(', ')}`,
+    `expected an array, a subset of ${PROTOCOLS.join(', ')}`,
   );
   check(typeof config.evaluation.trainFeatures === 'boolean', 'evaluation.trainFeatures', 'must be a boolean');
   check(config.evaluation.protocols.length > 0 || config.evaluation.trainFeatures, 'evaluation', 'evaluates nothing');

@@ -1,6 +1,5 @@
 import type { ExperimentConfig, Profile } from './config';
-import { PROTOCOLS } from './config';
-import { getMarginLoss } from '@sphereface/loss';
+import { PROTOCOLS, resolveLossOptions } from './config';
 
 /** A paper number this experiment is compared with, and where it comes from. */
 export interface PaperValue {
@@ -191,6 +190,6 @@ export function resolveConfig(experiment: string, variant: string, profile: Prof
   if (definition.adjust) config = definition.adjust(config);
   config = applyOverrides(config, overrides);
   // Record every loss option with its default filled in, so a changed default changes the run ID.
-  config.loss.options = { ...getMarginLoss(config.loss.name, config.loss.options).options };
+  config.loss.options = resolveLossOptions(config.loss); // checked field by field: errors name the path
   return config;
 }
