@@ -3,16 +3,14 @@
  * losses/ folder, so a new loss file is checked here without editing this suite.
  */
 import * as tf from '@tensorflow/tfjs';
-import { readdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { getMarginLoss, getMarginLossDefinition, listMarginLosses, MarginLossBase, registerMarginLoss, SoftmaxLoss } from './index';
 import type { MarginLoss, MarginLossInputs } from './types';
 import { randomMatrix, seededRandom } from './testing/reference';
+import { importLossFiles, LOSS_FILES, LOSSES_FOLDER } from './testing/discover';
 
-const lossesFolder = fileURLToPath(new URL('./losses/', import.meta.url));
-const lossFiles = readdirSync(lossesFolder).filter((f) => f.endsWith('.ts') && f !== 'index.ts' && !f.endsWith('.test.ts'));
-for (const file of lossFiles) await import(`./losses/${file.replace(/\.ts$/, '')}`);
+await importLossFiles();
 
 const N = 8;
 const D = 6;
@@ -39,14 +37,14 @@ function allFinite(t: tf.Tensor): boolean {
 }
 
 describe('registry', () => {
-  it('registers every file in losses/ and exports each from losses/index.ts', async () => {
-    const barrel = (await import('node:fs')).readFileSync(`${lossesFolder}index.ts`, 'utf8');
-    for (const file of lossFiles) {
+  it('registers every file in losses/ and exports each from losses/index.ts', () => {
+    const barrel = readFileSync(`${LOSSES_FOLDER}index.ts`, 'utf8');
+    for (const file of LOSS_FILES) {
       expect(barrel, `add "export * from './${file.replace(/\.ts$/, '')}';" to losses/index.ts`).toContain(
         `from './${file.replace(/\.ts$/, '')}'`,
       );
     }
-    expect(listMarginLosses().length).toBeGreaterThanOrEqual(lossFiles.length);
+    expect(listMarginLosses().length).toBeGreaterThanOrEqual(LOSS_FILES.length);
     expect(listMarginLosses()).toEqual(
       expect.arrayContaining(['softmax', 'a-softmax', 'l-softmax', 'normface', 'cosface', 'arcface', 'combined']),
     );

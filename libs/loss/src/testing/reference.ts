@@ -10,8 +10,30 @@ export interface ReferenceInputs {
   weights: Matrix; // [D][C]
   labels: number[];
   bias?: number[];
-  lambda?: number;
+  /** The forward iteration λ is taken at (default 0). */
+  iteration?: number;
 }
+
+/** What a per-loss reference formula sees for one sample and one class j, in float64. */
+export interface ReferenceTerms {
+  /** The feature row x and the class column w_j. */
+  x: number[];
+  w: number[];
+  xNorm: number;
+  wNorm: number;
+  /** cos θ_j, clamped to [−1, 1]; 0 when ‖x‖ = 0. */
+  cos: number;
+  /** θ_j = Math.acos(cos). */
+  theta: number;
+  /** j is the sample's label. */
+  isTarget: boolean;
+  /** b_j, 0 without a bias. */
+  bias: number;
+  iteration: number;
+}
+
+/** A loss's logit for one sample and class, written from its paper; `options` are the loss's resolved options. */
+export type ReferenceLogit = (t: ReferenceTerms, options: Record<string, any>) => number;
 
 const norm = (v: number[]) => Math.sqrt(v.reduce((a, b) => a + b * b, 0));
 const column = (w: Matrix, j: number) => w.map((row) => row[j]);
@@ -24,8 +46,56 @@ export function referencePsi(theta: number, m: number): number {
   return Math.pow(-1, k) * Math.cos(m * theta) - 2 * k;
 }
 
+/**
+ * λ of a resolved `lambda` option at an iteration, as the Caffe layer computes it: the number itself, or
+ * max(lambdaMin, base·(1 + gamma·it)^(−power)) for a schedule (every field must be present).
+ */
+export function referenceLambda(option: number | Record<string, number>, iteration: number): number {
+  if (typeof option === 'number') return option;
+  const { base, gamma, power, lambdaMin } = option;
+  return Math.max(lambdaMin, base / Math.pow(1 + gamma * iteration, power));
+}
+
+/** (λ·r·cos θ_y + r·ψ(θ_y))/(1+λ) for the target, r·cos θ_j otherwise (L-Softmax, A-Softmax). */
+function psiMixed(r: number, t: ReferenceTerms, options: Record<string, any>): number {
+  if (!t.isTarget) return r * t.cos;
+  const lambda = referenceLambda(options.lambda, t.iteration);
+  return (lambda * r * t.cos + r * referencePsi(t.theta, options.m)) / (1 + lambda);
+}
+
+/**
+ * One float64 formula per registered loss, keyed by its registry name. The reference test fails, naming the
+ * loss, for a registered loss that has none here.
+ */
+export const REFERENCE_LOGITS: Readonly<Record<string, ReferenceLogit>> = {
+  softmax: (t) => dot(t.x, t.w) + t.bias,
+  'a-softmax': (t, o) => psiMixed(t.xNorm, t, o),
+  'l-softmax': (t, o) => psiMixed(t.xNorm * t.wNorm, t, o),
+  'a-softmax-normfea': (t, o) => {
+    if (!t.isTarget) return o.s * t.cos;
+    const lambda = referenceLambda(o.lambda, t.iteration);
+    return (o.s * (lambda * t.cos + referencePsi(t.theta, o.m))) / (1 + lambda);
+  },
+  normface: (t, o) => o.s * t.cos,
+  cosface: (t, o) => o.s * (t.isTarget ? t.cos - o.m : t.cos),
+  arcface: (t, o) => {
+    if (!t.isTarget) return o.s * t.cos;
+    const m = o.m;
+    const useMargin = o.easyMargin ? t.cos > 0 : t.theta < Math.PI - m;
+    return o.s * (useMargin ? Math.cos(t.theta + m) : o.easyMargin ? t.cos : t.cos - m * Math.sin(m));
+  },
+  combined: (t, o) => {
+    const { s, m1, m2, m3 } = o;
+    return t.isTarget ? s * (Math.cos(Math.min(m1 * t.theta + m2, Math.PI)) - m3) : s * t.cos;
+  },
+};
+
 /** Per-sample, per-class logits, computed the way each paper writes them. */
 export function referenceLogits(name: string, options: Record<string, any>, inputs: ReferenceInputs): Matrix {
+  const formula = REFERENCE_LOGITS[name];
+  if (!formula) {
+    throw new Error(`no float64 reference for loss '${name}': add its formula to REFERENCE_LOGITS in src/testing/reference.ts`);
+  }
   const { features, weights, labels } = inputs;
   const classes = weights[0].length;
   return features.map((x, i) => {
@@ -35,50 +105,22 @@ export function referenceLogits(name: string, options: Record<string, any>, inpu
       const w = column(weights, j);
       const wNorm = norm(w);
       const cos = xNorm === 0 ? 0 : clampUnit(dot(x, w) / (xNorm * wNorm));
-      const theta = Math.acos(cos);
-      const isTarget = j === labels[i];
-      switch (name) {
-        case 'softmax':
-          row.push(dot(x, w) + (inputs.bias ? inputs.bias[j] : 0));
-          break;
-        case 'a-softmax':
-        case 'l-softmax': {
-          const magnitude = name === 'a-softmax' ? xNorm : xNorm * wNorm;
-          if (!isTarget) row.push(magnitude * cos);
-          else {
-            const lambda = inputs.lambda!;
-            row.push((lambda * magnitude * cos + magnitude * referencePsi(theta, options.m)) / (1 + lambda));
-          }
-          break;
-        }
-        case 'a-softmax-normfea': {
-          const lambda = inputs.lambda!;
-          row.push(isTarget ? (options.s * (lambda * cos + referencePsi(theta, options.m))) / (1 + lambda) : options.s * cos);
-          break;
-        }
-        case 'normface':
-          row.push(options.s * cos);
-          break;
-        case 'cosface':
-          row.push(options.s * (isTarget ? cos - options.m : cos));
-          break;
-        case 'arcface': {
-          if (!isTarget) row.push(options.s * cos);
-          else {
-            const m = options.m;
-            const useMargin = options.easyMargin ? cos > 0 : theta < Math.PI - m;
-            row.push(options.s * (useMargin ? Math.cos(theta + m) : options.easyMargin ? cos : cos - m * Math.sin(m)));
-          }
-          break;
-        }
-        case 'combined': {
-          const { s, m1, m2, m3 } = options;
-          row.push(isTarget ? s * (Math.cos(Math.min(m1 * theta + m2, Math.PI)) - m3) : s * cos);
-          break;
-        }
-        default:
-          throw new Error(`no reference for loss '${name}'`);
-      }
+      row.push(
+        formula(
+          {
+            x,
+            w,
+            xNorm,
+            wNorm,
+            cos,
+            theta: Math.acos(cos),
+            isTarget: j === labels[i],
+            bias: inputs.bias ? inputs.bias[j] : 0,
+            iteration: inputs.iteration ?? 0,
+          },
+          options,
+        ),
+      );
     }
     return row;
   });
@@ -116,9 +158,13 @@ export function finiteDifferenceGradient(m: Matrix, f: () => number, h = 1e-6): 
  * per-m sign variables (sign(0) = 0 as in Caffe), in float64. Returns ∂L/∂x [N][D] and ∂L/∂W [D][C] for the
  * mean cross-entropy loss, where W are the stored weights (the layer treats them as already normalised).
  */
-export function referenceCaffeBackward(m: number, inputs: ReferenceInputs): { dx: Matrix; dW: Matrix } {
+export function referenceCaffeBackward(
+  options: { m: number; lambda: number | Record<string, number> },
+  inputs: ReferenceInputs,
+): { dx: Matrix; dW: Matrix } {
   const { features, weights, labels } = inputs;
-  const lambda = inputs.lambda!;
+  const m = options.m;
+  const lambda = referenceLambda(options.lambda, inputs.iteration ?? 0);
   const n = features.length;
   const d = weights.length;
   const classes = weights[0].length;
@@ -128,7 +174,7 @@ export function referenceCaffeBackward(m: number, inputs: ReferenceInputs): { dx
     const wn = norm(w);
     return w.map((v) => v / wn);
   });
-  const logits = referenceLogits('a-softmax', { m }, inputs);
+  const logits = referenceLogits('a-softmax', options, inputs);
   const dx: Matrix = features.map(() => new Array(d).fill(0));
   const dW: Matrix = Array.from({ length: d }, () => new Array(classes).fill(0));
   features.forEach((x, i) => {

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { MarginLoss } from '../types';
 import type { Matrix, ReferenceInputs } from './reference';
 
-export function toInputs(inputs: ReferenceInputs, iteration?: number) {
+export function toInputs(inputs: ReferenceInputs, iteration = inputs.iteration) {
   return {
     features: tf.tensor2d(inputs.features),
     weights: tf.tensor2d(inputs.weights),
