@@ -1,20 +1,26 @@
+import { contentHash } from '@sphereface/common';
 import { listModels } from '@sphereface/models';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, PROFILES, validateConfig } from './config';
 import { EXPERIMENTS, resolveConfig } from './definitions';
 
 describe('experiment configs', () => {
-  it('every variant of every experiment resolves and validates at every profile', () => {
-    let count = 0;
-    for (const e of EXPERIMENTS) {
-      for (const v of e.variants) {
-        for (const profile of PROFILES) {
-          expect(() => validateConfig(resolveConfig(e.name, v.name, profile, 0), listModels())).not.toThrow();
-          count++;
+  it('every variant of every experiment resolves to a valid config of its own at every profile', () => {
+    for (const profile of PROFILES) {
+      for (const e of EXPERIMENTS) {
+        const byVariant = new Map<string, string>();
+        for (const v of e.variants) {
+          const config = validateConfig(resolveConfig(e.name, v.name, profile, 0), listModels());
+          expect(config).toMatchObject({ experiment: e.name, variant: v.name, profile, seed: 0, model: v.model ?? {} });
+          expect(config.loss.name).toBe(v.loss.name);
+          // Two variants with the same settings would be one run recorded under two names.
+          const settings = contentHash({ ...config, variant: null });
+          expect(byVariant.get(settings), `${e.name}/${v.name} at ${profile} resolves to the same config as another variant`).toBeUndefined();
+          byVariant.set(settings, v.name);
         }
+        expect(byVariant.size).toBe(e.variants.length);
       }
     }
-    expect(count).toBe(EXPERIMENTS.reduce((n, e) => n + e.variants.length, 0) * PROFILES.length);
   });
 
   it('names the offending field', () => {
@@ -42,6 +48,8 @@ describe('experiment configs', () => {
     expect(config.data.crop).toEqual([28, 24]);
     expect(() => resolveConfig('table3', 'a-softmax-m4', 'cpu', 0, ['trainer.iters=200'])).toThrow(/no field 'trainer.iters'/);
     expect(() => resolveConfig('table3', 'a-softmax-m4', 'cpu', 0, ['trainer.iterations'])).toThrow(/path=value/);
+    // A path through a field that is not an object (seed is a number) names that field instead of a TypeError.
+    expect(() => resolveConfig('table3', 'a-softmax-m4', 'cpu', 0, ['seed.x=1'])).toThrow(/^override 'seed\.x=1': 'seed' is 0, not an object with fields, so it has no field 'x'$/);
   });
 
   it('a --set of the wrong type names the path, what was expected and what was given', () => {

@@ -162,6 +162,10 @@ export function applyOverrides(config: ExperimentConfig, overrides: readonly str
     let node = out;
     for (const [i, key] of path.entries()) {
       const isLast = i === path.length - 1;
+      if (node === null || typeof node !== 'object' || Array.isArray(node)) {
+        const parent = path.slice(0, i).join('.');
+        throw new Error(`override '${override}': '${parent}' is ${JSON.stringify(node)}, not an object with fields, so it has no field '${key}'`);
+      }
       const inLossOptions = path[0] === 'loss' && path[1] === 'options' && i === 2;
       if (!(key in node) && !inLossOptions) throw new Error(`override '${override}': no field '${path.slice(0, i + 1).join('.')}' in the config`);
       if (isLast) node[key] = value;
