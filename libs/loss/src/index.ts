@@ -22,4 +22,4 @@ export { MultiplicativeMarginLoss, type MultiplicativeMarginOptions } from './mu
 export { ScaledCosineLoss, type ScaledCosineOptions } from './scaled-cosine';
 export { chebyshevT, psiOfCosine, NORM_EPSILON } from './tensor-ops';
 export * from './losses';
-export * from './bounds';
+// The margin-bound checks (symbolic, Z3 proof, numeric) are the subpath '@sphereface/loss/bounds'.

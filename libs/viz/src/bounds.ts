@@ -1,4 +1,4 @@
-import { binaryThreshold, classRegions, intraInter } from '@sphereface/loss';
+import { binaryThreshold, classRegions, intraInter } from '@sphereface/loss/bounds';
 import { AXIS, baseLayout, PALETTE, type Figure } from './figure';
 
 const DEG = 180 / Math.PI;
