@@ -1,8 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { bestThresholdAccuracy, evaluateLfwProtocols, insightfaceKFold, INSIGHTFACE_THRESHOLDS, kFoldBounds } from './protocols';
-import { verificationMetrics } from './roc';
-import { lfwTenFold } from './ten-fold';
-import { matlabStd, referenceBestThreshold, referenceInsightface } from './testing/reference';
+import {
+  matlabStd,
+  referenceAuc,
+  referenceBestThreshold,
+  referenceEer,
+  referenceEvaluationM,
+  referenceInsightface,
+  referenceTarAtFar,
+} from './testing/reference';
 import { mulberry32 } from '@sphereface/common';
 import { concatRows, sumNormalisedRows, syntheticPairs } from './testing/synthetic';
 
@@ -86,25 +92,32 @@ describe('evaluateLfwProtocols', () => {
     expect(report.samePairs).toBe(300);
     expect(report.featureDimension).toBe(32);
   });
-  it('canonical = lfwTenFold on the concatenated features; no-flip = lfwTenFold on the originals', () => {
-    const canonical = lfwTenFold({
-      left: concatRows(p.leftOriginal, p.leftFlipped),
-      right: concatRows(p.rightOriginal, p.rightFlipped),
-      same: p.same,
-    });
-    const noFlip = lfwTenFold({ left: p.leftOriginal, right: p.rightOriginal, same: p.same });
+  it('canonical and no-flip match the transcription of evaluation.m, on the concatenated features and on the originals', () => {
+    // The reference is the literal evaluation.m loop (testing/reference.ts), not the ten-fold code the protocols call.
+    const canonical = referenceEvaluationM(concatRows(p.leftOriginal, p.leftFlipped), concatRows(p.rightOriginal, p.rightFlipped), p.same);
+    const noFlip = referenceEvaluationM(p.leftOriginal, p.rightOriginal, p.same);
     for (const [r, want] of [
       [byName('canonical'), canonical],
       [byName('no-flip'), noFlip],
     ] as const) {
-      expect(r.foldAccuracies).toEqual(want.foldAccuracies);
-      expect(r.accuracy).toBe(want.mean);
-      expect(r.std).toBe(want.std);
+      expect(r.foldAccuracies).toEqual(want.ACCs);
+      expect(r.accuracy).toBeCloseTo(want.ACCs.reduce((s, a) => s + a, 0) / want.ACCs.length, 15);
+      expect(r.std).toBeCloseTo(matlabStd(want.ACCs), 14);
       expect(r.stdDefinition).toBe('sample');
-      expect(r.thresholds).toEqual(want.thresholds);
-      expect(r.metrics).toEqual(verificationMetrics(want.scores, p.same));
+      expect(r.standardError).toBeCloseTo(matlabStd(want.ACCs) / Math.sqrt(10), 14);
+      expect(r.thresholds).toHaveLength(10);
+      r.thresholds.forEach((t, i) => expect(t).toBeCloseTo(want.thresholds[i], 12));
+      // ROC metrics of the pair scores as evaluated (each pair with its test fold's mean), by brute force.
+      expect(r.metrics.auc).toBeCloseTo(referenceAuc(want.scores, p.same), 12);
+      expect(r.metrics.eer).toBeCloseTo(referenceEer(want.scores, p.same), 9);
+      expect(r.metrics.tarAtFar.map((x) => x.far)).toEqual([1e-3, 1e-2]);
+      for (const { far, tar, tarInterpolated } of r.metrics.tarAtFar) {
+        const expected = referenceTarAtFar(want.scores, p.same, far);
+        expect(tar).toBe(expected.tar);
+        expect(tarInterpolated).toBeCloseTo(expected.tarInterpolated, 12);
+      }
     }
-    expect(canonical.mean).not.toBe(noFlip.mean); // the flip feature changes the number
+    expect(byName('canonical').accuracy).not.toBe(byName('no-flip').accuracy); // the flip feature changes the number
   });
   it('best-threshold and sum-fusion-l2 match their references on the fused, normalised features', () => {
     const e1 = sumNormalisedRows(p.leftOriginal, p.leftFlipped);
