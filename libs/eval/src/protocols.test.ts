@@ -119,6 +119,27 @@ describe('evaluateLfwProtocols', () => {
     }
     expect(byName('canonical').accuracy).not.toBe(byName('no-flip').accuracy); // the flip feature changes the number
   });
+  it('canonical and no-flip test each pair in its own fold when the pairs carry their folds (uneven, as after skipped pairs)', () => {
+    // Drop every 7th pair of the first folds, as onBad: 'skip' would: the folds become uneven and no longer consecutive blocks.
+    const keep = Array.from({ length: p.same.length }, (_, i) => i).filter((i) => !(i < 240 && i % 7 === 3));
+    const fold = keep.map((i) => Math.floor(i / 60));
+    const pick = <T,>(xs: ArrayLike<T>) => keep.map((i) => xs[i]);
+    const sub = {
+      leftOriginal: pick(p.leftOriginal),
+      leftFlipped: pick(p.leftFlipped),
+      rightOriginal: pick(p.rightOriginal),
+      rightFlipped: pick(p.rightFlipped),
+      same: pick(p.same),
+    };
+    const labelled = evaluateLfwProtocols({ ...sub, fold });
+    const get = (name: string) => labelled.protocols.find((x) => x.name === name)!;
+    const canonical = referenceEvaluationM(concatRows(sub.leftOriginal, sub.leftFlipped), concatRows(sub.rightOriginal, sub.rightFlipped), sub.same, 10, 10000, fold);
+    const noFlip = referenceEvaluationM(sub.leftOriginal, sub.rightOriginal, sub.same, 10, 10000, fold);
+    expect(get('canonical').foldAccuracies).toEqual(canonical.ACCs);
+    expect(get('no-flip').foldAccuracies).toEqual(noFlip.ACCs);
+    // Without the labels, 600 − 34 pairs cannot be cut into 10 equal consecutive folds: an error, not a silent regrouping.
+    expect(() => evaluateLfwProtocols(sub)).toThrow(/cannot be split into 10 folds/);
+  });
   it('best-threshold and sum-fusion-l2 match their references on the fused, normalised features', () => {
     const e1 = sumNormalisedRows(p.leftOriginal, p.leftFlipped);
     const e2 = sumNormalisedRows(p.rightOriginal, p.rightFlipped);

@@ -24,6 +24,13 @@ export interface FlipPairFeatures {
   readonly rightFlipped: FeatureMatrix;
   /** same[i]: pair i shows one identity. */
   readonly same: ArrayLike<boolean>;
+  /**
+   * fold[i]: pair i's 0-based fold in the pairs file. The 10-fold protocols (canonical, no-flip) then test each pair
+   * in its own fold, as evaluation.m does; without it they cut the pairs into 10 consecutive blocks of equal size,
+   * which is the same thing only for the complete 6,000 pairs. sum-fusion-l2 is insightface's protocol and always
+   * uses consecutive folds.
+   */
+  readonly fold?: ArrayLike<number>;
 }
 
 export type ProtocolName = 'canonical' | 'best-threshold' | 'sum-fusion-l2' | 'no-flip';
@@ -107,8 +114,8 @@ export function evaluateLfwProtocols(input: FlipPairFeatures, options: ProtocolO
     metrics: verificationMetrics(r.scores, sameBool, farTargets),
   });
 
-  const canonical = tenFoldOnMatrices(concatColumns(lo, lf), concatColumns(ro, rf), same, {}, `${where}: canonical`);
-  const noFlip = tenFoldOnMatrices(lo, ro, same, {}, `${where}: no-flip`);
+  const canonical = tenFoldOnMatrices(concatColumns(lo, lf), concatColumns(ro, rf), same, {}, `${where}: canonical`, input.fold);
+  const noFlip = tenFoldOnMatrices(lo, ro, same, {}, `${where}: no-flip`, input.fold);
 
   const leftFused = sumAndNormalizeRows(lo, lf, `${where}: leftOriginal + leftFlipped`);
   const rightFused = sumAndNormalizeRows(ro, rf, `${where}: rightOriginal + rightFlipped`);
