@@ -18,13 +18,9 @@ export class Mulberry32 {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   }
 
-  /** Fisher–Yates shuffle in place, drawing j uniformly from [0, i]. */
+  /** Fisher–Yates shuffle in place (see shuffleInPlace). */
   shuffle<T>(a: T[]): T[] {
-    for (let i = a.length - 1; i > 0; i--) {
-      const j = Math.floor(this.next() * (i + 1));
-      [a[i], a[j]] = [a[j], a[i]];
-    }
-    return a;
+    return shuffleInPlace(a, () => this.next());
   }
 
   get state(): number {
@@ -40,4 +36,15 @@ export class Mulberry32 {
 export function mulberry32(seed: number): () => number {
   const rng = new Mulberry32(seed);
   return () => rng.next();
+}
+
+/** Fisher–Yates shuffle in place, drawing j uniformly from [0, i] with `uniform` (values in [0, 1)). */
+export function shuffleInPlace<A extends unknown[] | Int32Array>(a: A, uniform: () => number): A {
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(uniform() * (i + 1));
+    const t = a[i];
+    a[i] = a[j];
+    a[j] = t;
+  }
+  return a;
 }

@@ -10,9 +10,10 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { encode } from 'fast-png';
 import {
-  alignFace, alignmentTemplate, applyAffine, cacheDir, centreCrop, decodeImageFile, type Image, loadAttFaces,
+  alignFace, alignmentTemplate, applyAffine, centreCrop, decodeImageFile, type Image, loadAttFaces,
   loadCelebaSubset, loadLfwPairs, type Point,
 } from '../src/index';
+import { cacheDir } from '../src/paths';
 import { writeFileAtomic } from '@sphereface/common';
 
 const { values, positionals } = parseArgs({

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type Batch, cropBatches, epochPlan, streamBatches } from './batches';
+import { type CropBatch, cropBatches, epochPlan, streamBatches } from './batches';
 import { loadCrops } from './crop-cache';
 import type { IdentityDataset } from './datasets';
 import { generateFaces } from './test-images';
@@ -17,7 +17,7 @@ beforeAll(async () => {
   expect(await tf.setBackend('cpu')).toBe(true);
 });
 
-async function collect(gen: Iterable<Batch> | AsyncIterable<Batch>) {
+async function collect(gen: Iterable<CropBatch> | AsyncIterable<CropBatch>) {
   const out: { indices: number[]; flipped: number[]; labels: number[]; x: Float32Array; shape: number[] }[] = [];
   for await (const b of gen) {
     out.push({ indices: Array.from(b.indices), flipped: Array.from(b.flipped), labels: Array.from(await b.labels.data()), x: (await b.x.data()) as Float32Array, shape: b.x.shape });

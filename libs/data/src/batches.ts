@@ -5,7 +5,7 @@ import type { CropSet } from './crop-cache';
 import type { IdentityDataset } from './datasets';
 import { DataError, type OnBad, type Skipped } from './errors';
 import { normalisePixel } from './image';
-import { permutation, type Rng, rngFor } from './prng';
+import { permutation, rngFor } from './prng';
 import { decodedBytesError } from './process';
 import { CropPool } from './worker-pool';
 
@@ -13,7 +13,7 @@ import { CropPool } from './worker-pool';
 const STREAM_ORDER = 1;
 const STREAM_FLIP = 2;
 
-export interface Batch {
+export interface CropBatch {
   /** [N, H, W, 3] float32, RGB, (x − 127.5)/128. */
   x: tf.Tensor4D;
   /** [N] int32 class labels. */
@@ -41,7 +41,7 @@ export interface EpochOptions {
 /** Item order and flip flags of one epoch, deterministic in (seed, epoch, n). */
 export function epochPlan(n: number, o: EpochOptions): { order: Int32Array; flips: Uint8Array } {
   const order = o.shuffle === false ? Int32Array.from({ length: n }, (_, i) => i) : permutation(n, rngFor(o.seed, o.epoch, STREAM_ORDER));
-  const flipRng: Rng = rngFor(o.seed, o.epoch, STREAM_FLIP);
+  const flipRng = rngFor(o.seed, o.epoch, STREAM_FLIP);
   const flips = new Uint8Array(n);
   if (o.flip) for (let i = 0; i < n; i++) flips[i] = flipRng() < 0.5 ? 1 : 0;
   return { order, flips };
@@ -86,7 +86,7 @@ export function cropsToTensor(crops: Uint8Array[], flips: ArrayLike<number>, hei
  * Batches of one epoch from crops held in memory (e.g. loadCrops). `labels[i]` is the label
  * of input item i; crops.kept maps stored crops back to items.
  */
-export function* cropBatches(crops: CropSet, labels: ArrayLike<number>, o: EpochOptions): Generator<Batch> {
+export function* cropBatches(crops: CropSet, labels: ArrayLike<number>, o: EpochOptions): Generator<CropBatch> {
   const size = crops.height * crops.width * 3;
   const { order, flips } = epochPlan(crops.kept.length, o);
   for (const [s, e] of batchRanges(order.length, o)) {
@@ -119,7 +119,7 @@ export interface StreamOptions extends EpochOptions {
  * One epoch of batches decoded and aligned on worker threads while the consumer trains:
  * `prefetch` batches are always in preparation. The caller disposes each batch's tensors.
  */
-export async function* streamBatches(ds: IdentityDataset, o: StreamOptions): AsyncGenerator<Batch> {
+export async function* streamBatches(ds: IdentityDataset, o: StreamOptions): AsyncGenerator<CropBatch> {
   const align = { ...DEFAULT_ALIGN, ...o.align };
   const { order, flips } = epochPlan(ds.items.length, o);
   const ranges = batchRanges(order.length, o);

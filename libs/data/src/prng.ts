@@ -3,9 +3,7 @@
  * 2^32, fine for shuffling and coin flips, not for cryptography). Independent streams
  * (per epoch, per purpose) are seeded by mixing the integers with the murmur3 finaliser.
  */
-import { mulberry32 } from '@sphereface/common';
-
-export type Rng = () => number;
+import { mulberry32, shuffleInPlace } from '@sphereface/common';
 
 function fmix32(h: number): number {
   h ^= h >>> 16;
@@ -16,26 +14,15 @@ function fmix32(h: number): number {
 }
 
 /** A generator for the stream named by (seed, ...keys), e.g. rngFor(seed, epoch, STREAM_FLIP). */
-export function rngFor(seed: number, ...keys: number[]): Rng {
+export function rngFor(seed: number, ...keys: number[]): () => number {
   let h = fmix32(seed >>> 0);
   for (const k of keys) h = fmix32((h ^ Math.imul(k >>> 0, 0x9e3779b9)) >>> 0);
   return mulberry32(h);
 }
 
-/** Fisher–Yates shuffle in place, drawing j uniformly from [0, i]. */
-export function shuffleInPlace<T>(arr: T[] | Int32Array, rng: Rng): typeof arr {
-  for (let i = arr.length - 1; i > 0; i--) {
-    const j = Math.floor(rng() * (i + 1));
-    const t = arr[i];
-    arr[i] = arr[j];
-    arr[j] = t;
-  }
-  return arr;
-}
-
-/** The permutation 0..n-1 shuffled by `rng`. */
-export function permutation(n: number, rng: Rng): Int32Array {
+/** The permutation 0..n-1 shuffled with `uniform`. */
+export function permutation(n: number, uniform: () => number): Int32Array {
   const p = new Int32Array(n);
   for (let i = 0; i < n; i++) p[i] = i;
-  return shuffleInPlace(p, rng) as Int32Array;
+  return shuffleInPlace(p, uniform);
 }
