@@ -42,9 +42,9 @@ function missingPrerequisites() {
   if (!existsSync(join(root, 'node_modules', '.bin', 'tslab'))) missing.push('the tslab kernel (node_modules/.bin/tslab): run npm ci at the repository root');
   if (!existsSync(join(root, 'jupyter', 'kernels', 'tslab', 'kernel.json'))) missing.push('the committed kernelspec jupyter/kernels/tslab/kernel.json');
   try {
-    createRequire(join(root, 'libs', 'viz', 'package.json')).resolve('playwright-core');
+    createRequire(import.meta.url).resolve('playwright-core');
   } catch {
-    missing.push('playwright-core (a dependency of @sphereface/viz): run npm ci at the repository root');
+    missing.push('playwright-core (a devDependency of @sphereface/notebooks): run npm ci at the repository root');
   }
   return missing;
 }
@@ -293,7 +293,7 @@ async function main() {
     log(`starting jupyter notebook on 127.0.0.1 (notebooks in ${notebookDir})`);
     server = await startServer(notebookDir, scratch);
     log(`server up on ${server.base} after ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    const require = createRequire(join(root, 'libs', 'viz', 'package.json'));
+    const require = createRequire(import.meta.url);
     const { chromium } = require('playwright-core');
     browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: CHROMIUM_FLAGS, timeout: 60_000 });
 
