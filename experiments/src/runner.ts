@@ -23,6 +23,7 @@ import {
   latestCheckpoint,
   listModels,
   marginHeadModel,
+  readTrainLog,
   selectBackend,
   Trainer,
   TrainingHealthError,
@@ -265,13 +266,13 @@ export async function runExperiment(options: RunOptions): Promise<RunRecord> {
   } catch (error) {
     if (!(error instanceof TrainingHealthError)) throw error;
     // A diverged or collapsed run is a result too: recorded, so it is not silently retried or lost.
-    const history = readTrainLog(join(runDir, 'train.jsonl'));
+    const history = readTrainLog(join(runDir, 'train.jsonl')).records;
     const failure = { iteration: error.iteration, kind: error.kind, diagnosis: error.message };
     const failed = record({ history: summariseHistory(history), metrics: { train: trainMetrics(history), lfw: [] }, artifacts: [], failure });
     disposeModels();
     throw new RunFailedError(failed.record, failed.path, false);
   }
-  const history = readTrainLog(join(runDir, 'train.jsonl'));
+  const history = readTrainLog(join(runDir, 'train.jsonl')).records;
 
   const artifacts: ArtifactRef[] = [];
   await backbone.save(fileSystemHandler(join(runDir, 'backbone')));
@@ -336,21 +337,4 @@ export class RunFailedError extends Error {
     );
     this.name = 'RunFailedError';
   }
-}
-
-/** The trainer's JSONL log; after a resume, iterations redone since the last checkpoint keep their last entry. */
-function readTrainLog(path: string): IterationRecord[] {
-  const byIteration = new Map<number, IterationRecord>();
-  readFileSync(path, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .forEach((line, i) => {
-      try {
-        const r = JSON.parse(line) as IterationRecord;
-        byIteration.set(r.iteration, r);
-      } catch {
-        throw new Error(`${path}:${i + 1}: not a JSON line (was the log written by another program?)`);
-      }
-    });
-  return [...byIteration.values()].sort((a, b) => a.iteration - b.iteration);
 }

@@ -10,6 +10,8 @@ export { MarginHead, marginHeadModel, findMarginHead } from './margin-head';
 export type { MarginHeadArgs, HeadBatch } from './margin-head';
 export { Trainer, latestCheckpoint, DEFAULT_CLIP_NORM } from './trainer';
 export type { Batch, BatchProvider, TrainerConfig, IterationRecord } from './trainer';
+export { readTrainLog } from './train-log';
+export type { TrainLog, TrainLogEvent } from './train-log';
 export { ArrayBatchProvider } from './array-provider';
 export type { ArrayProviderState } from './array-provider';
 export { HealthMonitor, TrainingHealthError, LOSS_UNDERFLOW } from './health';

@@ -11,11 +11,23 @@ import { TrainingHealthError } from './health';
 import { marginHeadModel } from './margin-head';
 import { Progress } from './progress';
 import { attData, attTrainer, ATT_SIZE } from './testing/att-run';
+import { readTrainLog } from './train-log';
 import { latestCheckpoint, Trainer, type IterationRecord } from './trainer';
 
 const tmp = mkdtempSync(join(tmpdir(), 'sf-trainer-'));
 const SIZE = ATT_SIZE;
 const att = attData();
+
+/** Runs testing/att-child.ts, optionally under a shell limit such as `ulimit -f 4` (a file-size limit: writes past it are cut short). */
+function attChild(opts: Parameters<typeof attTrainer>[0], limit?: string): Promise<{ code: number | null; stderr: string }> {
+  const args = ['--import', 'tsx', join(import.meta.dirname, 'testing/att-child.ts'), JSON.stringify(opts)];
+  const child = limit
+    ? spawn('bash', ['-c', `${limit} && exec "$@"`, 'att-child', process.execPath, ...args], { cwd: join(import.meta.dirname, '..'), stdio: ['ignore', 'ignore', 'pipe'] })
+    : spawn(process.execPath, args, { cwd: join(import.meta.dirname, '..'), stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  return new Promise((done) => child.on('close', (code) => done({ code, stderr })));
+}
 
 function weightsOf(...models: tf.LayersModel[]): Float32Array[] {
   return models.flatMap((m) => m.getWeights().map((w) => w.dataSync() as Float32Array));
@@ -166,6 +178,33 @@ describe('Trainer', () => {
     full.dispose();
     resumed.dispose();
   }, 150_000);
+
+  it('a log line cut short (file-size limit, as on a full disk) names the log; the next trainer drops the torn line and logs whole lines', async () => {
+    const logFile = join(tmp, 'torn', 'train.jsonl');
+    // 4 KiB: the limit is reached in the middle of about the 15th line (no checkpoints, so nothing else is written).
+    const child = await attChild({ widthMultiplier: 0.125, seed: 51, iters: 200, batchSize: 8, logFile }, 'ulimit -f 4');
+    expect(child.code).not.toBe(0);
+    expect(child.stderr).toContain(`training log ${logFile}`);
+    expect(child.stderr).toContain('EFBIG');
+    const text = readFileSync(logFile, 'utf8');
+    expect(text.endsWith('\n')).toBe(false); // the write really was cut short
+    const before = readTrainLog(logFile);
+    expect(before.tornTail).not.toBeNull();
+    const run = attTrainer({ widthMultiplier: 0.125, seed: 51, iters: 2, batchSize: 8, logFile });
+    await run.trainer.run();
+    run.dispose();
+    const lines = readFileSync(logFile, 'utf8').split('\n');
+    expect(lines.pop()).toBe('');
+    const entries = lines.map((l) => JSON.parse(l) as Record<string, unknown>); // every line whole
+    expect(entries.find((e) => e.event === 'torn-line-dropped')).toMatchObject({ bytes: before.tornTail!.length });
+    expect(readTrainLog(logFile).records).toHaveLength(before.records.length);
+  }, 60_000);
+
+  it.skipIf(!existsSync('/dev/full'))('a full disk while logging (ENOSPC) names the log file', async () => {
+    const run = attTrainer({ widthMultiplier: 0.125, seed: 52, iters: 1, batchSize: 8, logFile: '/dev/full' });
+    await expect(run.trainer.run()).rejects.toThrow(/training log \/dev\/full: ENOSPC/);
+    run.dispose();
+  });
 
   it('stops a diverging run with a diagnosis instead of training on', async () => {
     const logFile = join(tmp, 'diverge.jsonl');

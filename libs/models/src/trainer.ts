@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { lambdaAt, type LambdaOption } from '@sphereface/loss';
 import { HealthMonitor, TrainingHealthError, type HealthOptions } from './health';
 import { writeFileAtomic } from '@sphereface/common';
@@ -9,6 +9,7 @@ import { euclideanNorm, findMarginHead, type MarginHead } from './margin-head';
 import { Progress, type ProgressMode } from './progress';
 import { Rng } from './rng';
 import { sgdMomentum, sumOfSquares } from './sgd';
+import { appendTrainLog, repairTrainLog } from './train-log';
 
 export interface Batch {
   /** [N, H, W, 3], already normalised ((p − 127.5)/128). */
@@ -56,7 +57,7 @@ export interface TrainerConfig {
   checkpointEvery?: number;
   /** Checkpoints kept; default 2. */
   keepCheckpoints?: number;
-  /** JSONL file receiving one record per iteration. */
+  /** JSONL file receiving one record per iteration, and event lines (see train-log.ts). */
   logFile?: string;
   progress?: ProgressMode;
   health?: HealthOptions;
@@ -110,6 +111,8 @@ export class Trainer {
   private readonly params: Param[];
   private readonly rng: Rng;
   private readonly monitor: HealthMonitor;
+  /** Whether this trainer has made sure the log ends with a whole line (once, before its first append). */
+  private logChecked = false;
 
   constructor(
     readonly backbone: tf.LayersModel,
@@ -231,9 +234,15 @@ export class Trainer {
   }
 
   private log(entry: object): void {
-    if (!this.config.logFile) return;
-    mkdirSync(dirname(this.config.logFile), { recursive: true });
-    appendFileSync(this.config.logFile, JSON.stringify(entry) + '\n');
+    const file = this.config.logFile;
+    if (!file) return;
+    if (!this.logChecked) {
+      // A line an earlier process was writing when the disk filled up would otherwise run into this one.
+      this.logChecked = true;
+      const torn = repairTrainLog(file);
+      if (torn !== null) appendTrainLog(file, { event: 'torn-line-dropped', bytes: Buffer.byteLength(torn) });
+    }
+    appendTrainLog(file, entry);
   }
 
   private applyUpdate(grads: tf.NamedTensorMap, lr: number, scale: number): void {

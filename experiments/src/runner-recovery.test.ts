@@ -1,0 +1,126 @@
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { repositoryRoot } from './paths';
+import { readRecord, type RunRecord } from './record';
+import { runExperiment } from './runner';
+import type { RunChildOptions } from './testing/run-child';
+
+// Kills, concurrent runs and damaged files (issue #12 §3), end to end at the smoke profile on the real data. A kill
+// is a child process running the same experiment that SIGKILLs itself at a chosen point (testing/run-child.ts).
+const root = repositoryRoot();
+const OVERRIDES = ['trainer.iterations=80', 'trainer.checkpointEvery=20', 'trainer.learningRate=0.05'];
+const BASE = { root, experiment: 'table3', variant: 'a-softmax-m4', profile: 'smoke' as const, seed: 0, overrides: OVERRIDES };
+const CHILD = join(import.meta.dirname, 'testing', 'run-child.ts');
+
+const saved = { records: process.env.SPHEREFACE_RECORDS, artifacts: process.env.SPHEREFACE_ARTIFACTS };
+const scratchRoot = mkdtempSync(join(tmpdir(), 'sphereface-recovery-'));
+let scratches = 0;
+
+/** Fresh records and artifacts folders (the runner and its child processes take them from the environment). */
+function scratch() {
+  const dir = join(scratchRoot, String(++scratches));
+  mkdirSync(dir, { recursive: true });
+  const records = join(dir, 'records');
+  const artifacts = join(dir, 'artifacts');
+  process.env.SPHEREFACE_RECORDS = records;
+  process.env.SPHEREFACE_ARTIFACTS = artifacts;
+  return { dir, records, artifacts };
+}
+
+function startChild(options: RunChildOptions) {
+  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, JSON.stringify(options)], {
+    cwd: join(import.meta.dirname, '..'),
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d));
+  const lines: string[] = [];
+  let onPause: (iteration: number) => void = () => undefined;
+  const pausedAt = new Promise<number>((resolve) => (onPause = resolve));
+  child.on('message', (m: { line?: string; paused?: number }) => {
+    if (m.line) lines.push(m.line);
+    if (m.paused) onPause(m.paused);
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) => child.on('exit', (code, signal) => done({ code, signal })));
+  const failed = exited.then(({ code, signal }) => {
+    throw new Error(`child exited (${code ?? signal}) before its stop point: ${stderr}`);
+  });
+  failed.catch(() => undefined);
+  return { child, lines, exited, paused: () => Promise.race([pausedAt, failed]), stderr: () => stderr };
+}
+
+/** Runs the experiment in a child process that SIGKILLs itself at the given point. */
+async function killedRun(options: RunChildOptions) {
+  const run = startChild(options);
+  const { code, signal } = await run.exited;
+  if (signal !== 'SIGKILL') throw new Error(`the child was to be killed but exited with ${code}: ${run.stderr()}`);
+  return run;
+}
+
+/** What must not depend on how many attempts a run took (timings aside). */
+function comparable(record: RunRecord) {
+  return {
+    runId: record.runId,
+    history: record.history.map(({ imagesPerSec: _, ...point }) => point),
+    metrics: record.metrics,
+    artifacts: record.artifacts.map(({ name, sha256, bytes }) => ({ name, sha256, bytes })),
+    failure: record.failure,
+  };
+}
+
+/** What a full disk leaves at the end of the log: the last line cut short, no newline. */
+function tearLastLine(path: string): string {
+  const text = readFileSync(path, 'utf8');
+  const cut = text.slice(0, text.length - 1 - Math.floor(text.trimEnd().split('\n').pop()!.length / 2));
+  writeFileSync(path, cut);
+  return cut;
+}
+
+describe('sphereface run: kills, concurrent runs and damaged files', () => {
+  let reference: RunRecord;
+
+  beforeAll(async () => {
+    scratch();
+    const record = await runExperiment({ ...BASE, log: () => undefined });
+    reference = readRecord(root, record.runId);
+    expect(reference.history).toHaveLength(80);
+  });
+  afterAll(() => {
+    for (const [key, value] of [['SPHEREFACE_RECORDS', saved.records], ['SPHEREFACE_ARTIFACTS', saved.artifacts]] as const) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+  });
+
+  it('a run killed after iteration 51 (checkpoints every 20) resumes from 40 and records iteration 40 and every other as an uninterrupted run does', async () => {
+    scratch();
+    await killedRun({ run: BASE, killAfterIteration: 51 });
+    const lines: string[] = [];
+    const record = await runExperiment({ ...BASE, log: (l) => lines.push(l) });
+    expect(lines.find((l) => l.startsWith('resuming'))).toMatch(/ckpt-00000040 \(iteration 40\)/);
+    const stored = readRecord(root, record.runId);
+    expect(stored.history.map((h) => h.iteration)).toEqual(Array.from({ length: 80 }, (_, i) => i + 1));
+    expect(comparable(stored).history[39]).toEqual(comparable(reference).history[39]);
+    expect(comparable(stored)).toEqual(comparable(reference));
+  });
+
+  it('a run killed during evaluation ([4/5]) and run again records exactly what an uninterrupted run records', async () => {
+    scratch();
+    await killedRun({ run: BASE, killAtLine: '[4/5]' });
+    const record = await runExperiment({ ...BASE, log: () => undefined });
+    const stored = readRecord(root, record.runId);
+    expect(stored.metrics.train).toEqual(reference.metrics.train);
+    expect(comparable(stored)).toEqual(comparable(reference));
+  });
+
+  it('a log whose last line a full disk cut short no longer blocks the run', async () => {
+    const { artifacts } = scratch();
+    await killedRun({ run: BASE, killAfterIteration: 15 });
+    tearLastLine(join(artifacts, reference.runId, 'train.jsonl'));
+    const record = await runExperiment({ ...BASE, log: () => undefined });
+    expect(comparable(readRecord(root, record.runId))).toEqual(comparable(reference));
+  });
+});
