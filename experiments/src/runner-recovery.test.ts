@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -118,9 +118,28 @@ describe('sphereface run: kills, concurrent runs and damaged files', () => {
 
   it('a log whose last line a full disk cut short no longer blocks the run', async () => {
     const { artifacts } = scratch();
-    await killedRun({ run: BASE, killAfterIteration: 15 });
-    tearLastLine(join(artifacts, reference.runId, 'train.jsonl'));
-    const record = await runExperiment({ ...BASE, log: () => undefined });
+    await killedRun({ run: BASE, killAfterIteration: 25 });
+    const log = join(artifacts, reference.runId, 'train.jsonl');
+    tearLastLine(log);
+    const lines: string[] = [];
+    const record = await runExperiment({ ...BASE, log: (l) => lines.push(l) });
+    expect(lines.find((l) => l.startsWith('resuming'))).toMatch(/ckpt-00000020 \(iteration 20\)/);
+    expect(readFileSync(log, 'utf8')).toContain('{"event":"torn-line-dropped"');
+    expect(comparable(readRecord(root, record.runId))).toEqual(comparable(reference));
+  });
+
+  it.each([
+    ['latest.json replaced by garbage', 'checkpoints/latest.json', (p: string) => writeFileSync(p, 'garbage{'), 'ckpt-00000040'],
+    ["ckpt-00000040's backbone weights cut short", 'checkpoints/ckpt-00000040/backbone/weights.bin', (p: string) => truncateSync(p, 72), 'ckpt-00000020'],
+  ])('a damaged checkpoint (%s) is named, the newest intact one is used, and the record is the uninterrupted one', async (_, file, damage, from) => {
+    const { artifacts } = scratch();
+    await killedRun({ run: BASE, killAfterIteration: 51 });
+    const runDir = join(artifacts, reference.runId);
+    damage(join(runDir, file));
+    const lines: string[] = [];
+    const record = await runExperiment({ ...BASE, log: (l) => lines.push(l) });
+    expect(lines.join('\n')).toContain(join(runDir, file));
+    expect(lines.find((l) => l.startsWith('resuming'))).toContain(join(runDir, 'checkpoints', from));
     expect(comparable(readRecord(root, record.runId))).toEqual(comparable(reference));
   });
 });

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import {
   cropsToTensor,
@@ -20,7 +20,6 @@ import {
   createModel,
   extractEmbeddings,
   fileSystemHandler,
-  latestCheckpoint,
   listModels,
   marginHeadModel,
   readTrainLog,
@@ -210,6 +209,7 @@ export async function runExperiment(options: RunOptions): Promise<RunRecord> {
     inputDim: config.model.embeddingDim,
   });
   const t = config.trainer;
+  const logFile = join(runDir, 'train.jsonl');
   const trainer = new Trainer(backbone, headModel, provider, {
     batchSize: t.batchSize,
     maxIter: t.iterations,
@@ -222,12 +222,16 @@ export async function runExperiment(options: RunOptions): Promise<RunRecord> {
     seed,
     checkpointDir: join(runDir, 'checkpoints'),
     checkpointEvery: t.checkpointEvery,
-    logFile: join(runDir, 'train.jsonl'),
+    logFile,
   });
-  const resumeFrom = latestCheckpoint(join(runDir, 'checkpoints'));
-  if (resumeFrom) {
-    await trainer.restore(resumeFrom);
-    log(`resuming from checkpoint ${resumeFrom} (iteration ${trainer.iteration})`);
+  const { restored, skipped } = await trainer.restoreNewest();
+  for (const s of skipped) log(`cannot use ${s.reason}; falling back to an older checkpoint`);
+  if (restored) {
+    log(`resuming from checkpoint ${restored} (iteration ${trainer.iteration})`);
+  } else if (existsSync(logFile)) {
+    // No usable checkpoint: training starts again at iteration 0, so the earlier attempt's log goes too.
+    rmSync(logFile);
+    log(`no usable checkpoint${skipped.length ? '' : ' yet'}: training from iteration 0 (removed the log of the interrupted attempt)`);
   }
   const definition = getExperiment(experiment).variants.find((v) => v.name === variant);
   /** Writes the run record (a finished run's, or a failed run's with its history and diagnosis). */
@@ -266,13 +270,13 @@ export async function runExperiment(options: RunOptions): Promise<RunRecord> {
   } catch (error) {
     if (!(error instanceof TrainingHealthError)) throw error;
     // A diverged or collapsed run is a result too: recorded, so it is not silently retried or lost.
-    const history = readTrainLog(join(runDir, 'train.jsonl')).records;
+    const history = readTrainLog(logFile).records;
     const failure = { iteration: error.iteration, kind: error.kind, diagnosis: error.message };
     const failed = record({ history: summariseHistory(history), metrics: { train: trainMetrics(history), lfw: [] }, artifacts: [], failure });
     disposeModels();
     throw new RunFailedError(failed.record, failed.path, false);
   }
-  const history = readTrainLog(join(runDir, 'train.jsonl')).records;
+  const history = readTrainLog(logFile).records;
 
   const artifacts: ArtifactRef[] = [];
   await backbone.save(fileSystemHandler(join(runDir, 'backbone')));

@@ -12,7 +12,8 @@ import { marginHeadModel } from './margin-head';
 import { Progress } from './progress';
 import { attData, attTrainer, ATT_SIZE } from './testing/att-run';
 import { readTrainLog } from './train-log';
-import { latestCheckpoint, Trainer, type IterationRecord } from './trainer';
+import { latestCheckpoint } from './checkpoints';
+import { Trainer, type IterationRecord } from './trainer';
 
 const tmp = mkdtempSync(join(tmpdir(), 'sf-trainer-'));
 const SIZE = ATT_SIZE;
@@ -205,6 +206,15 @@ describe('Trainer', () => {
     await expect(run.trainer.run()).rejects.toThrow(/training log \/dev\/full: ENOSPC/);
     run.dispose();
   });
+
+  it('a checkpoint that cannot be written (file-size limit, as on a full disk) names the checkpoint and the folder it was written to', async () => {
+    const dir = join(tmp, 'ckpt-efbig');
+    // 64 KiB: the backbone's weights.bin (about 0.5 MB) is cut short.
+    const child = await attChild({ widthMultiplier: 0.125, seed: 53, iters: 4, batchSize: 8, checkpointDir: dir, checkpointEvery: 2 }, 'ulimit -f 64');
+    expect(child.code).not.toBe(0);
+    expect(child.stderr).toMatch(new RegExp(`checkpoint ${dir}/ckpt-00000002 could not be written \\(${dir}/\\.tmp-ckpt-00000002-\\d+/backbone: EFBIG`));
+    expect(latestCheckpoint(dir)).toBeNull();
+  }, 60_000);
 
   it('stops a diverging run with a diagnosis instead of training on', async () => {
     const logFile = join(tmp, 'diverge.jsonl');

@@ -1,10 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { lambdaAt, type LambdaOption } from '@sphereface/loss';
+import { CheckpointError, latestCheckpoint, listCheckpoints, readCheckpoint, writeCheckpoint } from './checkpoints';
 import { HealthMonitor, TrainingHealthError, type HealthOptions } from './health';
-import { writeFileAtomic } from '@sphereface/common';
-import { fileSystemHandler } from './io';
 import { euclideanNorm, findMarginHead, type MarginHead } from './margin-head';
 import { Progress, type ProgressMode } from './progress';
 import { Rng } from './rng';
@@ -55,7 +52,7 @@ export interface TrainerConfig {
   checkpointDir?: string;
   /** Checkpoint every N iterations (and at the end) when checkpointDir is set; default 1000. */
   checkpointEvery?: number;
-  /** Checkpoints kept; default 2. */
+  /** Checkpoints kept, at least 2 (the previous one is the fallback when the newest is damaged); default 2. */
   keepCheckpoints?: number;
   /** JSONL file receiving one record per iteration, and event lines (see train-log.ts). */
   logFile?: string;
@@ -87,15 +84,11 @@ interface Param {
   velocity: tf.Variable;
 }
 
-const STATE_FILE = 'state.json';
-const OPTIMIZER_FILE = 'optimizer.bin';
-const LATEST_FILE = 'latest.json';
-
-/** Path of the newest complete checkpoint in `dir`, or null. */
-export function latestCheckpoint(dir: string): string | null {
-  const pointer = join(dir, LATEST_FILE);
-  if (!existsSync(pointer)) return null;
-  return join(dir, (JSON.parse(readFileSync(pointer, 'utf8')) as { name: string }).name);
+/** What Trainer.restoreNewest did: the checkpoint restored (null: none was usable) and the ones it had to pass over. */
+export interface RestoreResult {
+  restored: string | null;
+  /** Damaged or unreadable checkpoints (or latest.json), newest first, with the reason naming the file. */
+  skipped: Array<{ path: string; reason: string }>;
 }
 
 /**
@@ -136,6 +129,9 @@ export class Trainer {
       progress: 'auto',
       ...config,
     };
+    if (!Number.isInteger(this.config.keepCheckpoints) || this.config.keepCheckpoints < 2) {
+      throw new Error(`Trainer: keepCheckpoints must be an integer ≥ 2 (the previous checkpoint is the fallback when the newest is damaged), got ${this.config.keepCheckpoints}`);
+    }
     this.head = findMarginHead(headModel);
     if (this.head.numClasses !== provider.numClasses) {
       throw new Error(`Trainer: head has ${this.head.numClasses} classes but the batch provider has ${provider.numClasses}`);
@@ -279,63 +275,75 @@ export class Trainer {
     return records;
   }
 
-  /** Writes a complete checkpoint into a temporary folder, renames it into place, then moves the `latest` pointer. */
+  /** Writes a checkpoint of the current state (see checkpoints.ts) and returns its folder. */
   async saveCheckpoint(dir = this.config.checkpointDir): Promise<string> {
     if (!dir) throw new Error('saveCheckpoint: no checkpointDir configured');
-    mkdirSync(dir, { recursive: true });
-    const name = `ckpt-${String(this.iteration).padStart(8, '0')}`;
-    const final = join(dir, name);
-    const tmp = join(dir, `.tmp-${name}-${process.pid}`);
-    rmSync(tmp, { recursive: true, force: true });
-    await this.backbone.save(fileSystemHandler(join(tmp, 'backbone')));
-    await this.headModel.save(fileSystemHandler(join(tmp, 'head')));
-    const { data, specs } = await tf.io.encodeWeights(this.params.map((p) => ({ name: p.name, tensor: p.velocity })));
-    writeFileSync(join(tmp, OPTIMIZER_FILE), new Uint8Array(tf.io.CompositeArrayBuffer.join(data)));
-    const state = {
+    const contents = {
       iteration: this.iteration,
       rng: this.rng.state,
       data: this.provider.getState(),
       health: this.monitor.state,
-      optimizer: { type: 'sgd-caffe', specs },
       config: this.config,
+      backbone: this.backbone,
+      headModel: this.headModel,
+      velocities: this.params.map((p) => ({ name: p.name, tensor: p.velocity })),
     };
-    writeFileSync(join(tmp, STATE_FILE), JSON.stringify(state, null, 1));
-    rmSync(final, { recursive: true, force: true });
-    renameSync(tmp, final);
-    writeFileAtomic(join(dir, LATEST_FILE), JSON.stringify({ name, iteration: this.iteration }));
-    const entries = readdirSync(dir);
-    const old = entries.filter((d) => d.startsWith('ckpt-')).sort().slice(0, -this.config.keepCheckpoints);
-    // Half-written folders of a killed run (the pid differs) are never referenced by latest.json.
-    const stale = entries.filter((d) => d.startsWith('.tmp-ckpt-'));
-    for (const d of [...old, ...stale]) rmSync(join(dir, d), { recursive: true, force: true });
-    return final;
+    return writeCheckpoint(dir, contents, this.config.keepCheckpoints);
   }
 
-  /** Restores weights, optimizer state, iteration, RNG and data position from a checkpoint folder. */
+  /**
+   * Restores weights, optimizer state, iteration, RNG and data position from a checkpoint folder. Everything is read
+   * and checked first: a damaged checkpoint throws a CheckpointError naming the file and leaves the trainer as it was.
+   */
   async restore(path: string): Promise<void> {
-    const statePath = join(path, STATE_FILE);
-    if (!existsSync(statePath)) throw new Error(`restore: ${statePath} not found (not a complete checkpoint)`);
-    const state = JSON.parse(readFileSync(statePath, 'utf8'));
-    for (const [model, sub] of [[this.backbone, 'backbone'], [this.headModel, 'head']] as const) {
-      const loaded = await tf.loadLayersModel(fileSystemHandler(join(path, sub)));
-      const weights = loaded.getWeights();
-      if (weights.length !== model.getWeights().length) throw new Error(`restore: ${join(path, sub)} does not match this model's architecture`);
-      model.setWeights(weights);
+    const loaded = await readCheckpoint(path, { backbone: this.backbone, headModel: this.headModel, paramNames: this.params.map((p) => p.name) });
+    try {
+      const { state } = loaded;
+      try {
+        this.provider.setState(state.data); // first: it may refuse the state, and nothing else has changed yet
+      } catch (error) {
+        throw new CheckpointError(`${path}/state.json`, `its data position does not fit this batch provider: ${(error as Error).message}`, { cause: error });
+      }
+      this.backbone.setWeights(loaded.backbone);
+      this.headModel.setWeights(loaded.head);
+      for (const p of this.params) p.velocity.assign(loaded.velocities[p.name]);
+      this.iteration = state.iteration;
+      this.rng.state = state.rng;
+      this.monitor.state = state.health;
+    } finally {
       loaded.dispose();
     }
-    const specs = state.optimizer.specs as tf.io.WeightsManifestEntry[];
-    const names = specs.map((s) => s.name);
-    const expected = this.params.map((p) => p.name);
-    if (JSON.stringify(names) !== JSON.stringify(expected)) throw new Error(`restore: optimizer state in ${path} lists other parameters than this trainer`);
-    const buf = readFileSync(join(path, OPTIMIZER_FILE));
-    const velocities = tf.io.decodeWeights(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer, specs);
-    for (const p of this.params) p.velocity.assign(velocities[p.name]);
-    tf.dispose(Object.values(velocities));
-    this.iteration = state.iteration;
-    this.rng.state = state.rng;
-    this.monitor.state = state.health;
-    this.provider.setState(state.data);
     this.log({ event: 'resume', from: path, iteration: this.iteration });
+  }
+
+  /**
+   * Restores the newest usable checkpoint in `dir`: the one latest.json names, else (damaged, or latest.json
+   * unreadable) the next older one, and so on. Returns what was restored (null: nothing usable, the trainer is
+   * unchanged) and what was passed over and why.
+   */
+  async restoreNewest(dir = this.config.checkpointDir): Promise<RestoreResult> {
+    if (!dir) throw new Error('restoreNewest: no checkpointDir configured');
+    const skipped: RestoreResult['skipped'] = [];
+    let latest: string | null = null;
+    try {
+      latest = latestCheckpoint(dir);
+    } catch (error) {
+      if (!(error instanceof CheckpointError)) throw error;
+      skipped.push({ path: error.file, reason: error.message });
+    }
+    const folders = listCheckpoints(dir);
+    // Older than the one latest.json names: newer folders belong to an attempt it superseded.
+    const candidates = latest ? [latest, ...folders.filter((f) => f < latest!)] : folders;
+    for (const path of candidates) {
+      try {
+        await this.restore(path);
+        return { restored: path, skipped };
+      } catch (error) {
+        if (!(error instanceof CheckpointError)) throw error;
+        skipped.push({ path, reason: error.message });
+      }
+    }
+    return { restored: null, skipped };
   }
 
   /** Frees the optimizer state (the models belong to the caller). */
