@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -79,6 +79,8 @@ function tearLastLine(path: string): string {
   return cut;
 }
 
+const logLines = (path: string) => readFileSync(path, 'utf8').split('\n').filter(Boolean);
+
 describe('sphereface run: kills, concurrent runs and damaged files', () => {
   let reference: RunRecord;
 
@@ -116,6 +118,26 @@ describe('sphereface run: kills, concurrent runs and damaged files', () => {
     expect(comparable(stored)).toEqual(comparable(reference));
   });
 
+  it("a second run of the same ID while the first trains is refused, naming the first's PID; the lock of a killed run is taken over", async () => {
+    const { artifacts } = scratch();
+    const first = startChild({ run: BASE, pauseAfterIteration: 30 });
+    expect(await first.paused()).toBe(30);
+    const lines: string[] = [];
+    const error = await runExperiment({ ...BASE, log: (l) => lines.push(l) }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).message).toMatch(new RegExp(`run ${reference.runId} is already running in process ${first.child.pid} `));
+    expect(lines.some((l) => l.startsWith('[2/5]'))).toBe(false);
+    expect(logLines(join(artifacts, reference.runId, 'train.jsonl'))).toHaveLength(30); // nothing of the refused run
+
+    first.child.kill('SIGKILL');
+    await first.exited;
+    lines.length = 0;
+    const record = await runExperiment({ ...BASE, log: (l) => lines.push(l) });
+    expect(lines.join('\n')).toMatch(new RegExp(`lock of process ${first.child.pid}, which is no longer running: taken over`));
+    expect(comparable(readRecord(root, record.runId))).toEqual(comparable(reference));
+    expect(readdirSync(join(artifacts, reference.runId))).not.toContain('run.lock'); // released
+  });
+
   it('a log whose last line a full disk cut short no longer blocks the run', async () => {
     const { artifacts } = scratch();
     await killedRun({ run: BASE, killAfterIteration: 25 });
@@ -126,6 +148,22 @@ describe('sphereface run: kills, concurrent runs and damaged files', () => {
     expect(lines.find((l) => l.startsWith('resuming'))).toMatch(/ckpt-00000020 \(iteration 20\)/);
     expect(readFileSync(log, 'utf8')).toContain('{"event":"torn-line-dropped"');
     expect(comparable(readRecord(root, record.runId))).toEqual(comparable(reference));
+  });
+
+  it('--force starts clean: no resume from what earlier attempts left, and a log of one attempt', async () => {
+    const { artifacts } = scratch();
+    await killedRun({ run: BASE, killAfterIteration: 25 });
+    const log = join(artifacts, reference.runId, 'train.jsonl');
+    tearLastLine(log);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      // The second time the run is recorded and its final checkpoint exists: --force must still train from 0.
+      const lines: string[] = [];
+      const record = await runExperiment({ ...BASE, force: true, log: (l) => lines.push(l) });
+      expect(lines.some((l) => l.startsWith('resuming'))).toBe(false);
+      expect(lines.some((l) => l.startsWith('[3/5] training'))).toBe(true);
+      expect(logLines(log).map((l) => JSON.parse(l).iteration)).toEqual(Array.from({ length: 80 }, (_, i) => i + 1));
+      expect(comparable(readRecord(root, record.runId))).toEqual(comparable(reference));
+    }
   });
 
   it.each([
@@ -141,5 +179,45 @@ describe('sphereface run: kills, concurrent runs and damaged files', () => {
     expect(lines.join('\n')).toContain(join(runDir, file));
     expect(lines.find((l) => l.startsWith('resuming'))).toContain(join(runDir, 'checkpoints', from));
     expect(comparable(readRecord(root, record.runId))).toEqual(comparable(reference));
+  });
+
+  it('the temporary files a killed run left in its artifacts folder are removed when it runs again', async () => {
+    const { artifacts } = scratch();
+    const killed = await killedRun({ run: BASE, killAfterIteration: 25 });
+    const runDir = join(artifacts, reference.runId);
+    // What writeFileAtomic and the checkpoint writer leave when the kill lands inside a write.
+    const pid = killed.child.pid;
+    const leftovers = [`checkpoints/latest.json.tmp-${pid}-k2j3`, `checkpoints/.tmp-ckpt-00000040-${pid}/head/weights.bin.tmp-${pid}-x`, `lfw-features.f32.tmp-${pid}-p9`];
+    for (const f of leftovers) {
+      mkdirSync(join(runDir, f, '..'), { recursive: true });
+      writeFileSync(join(runDir, f), 'partial');
+    }
+    await runExperiment({ ...BASE, log: () => undefined });
+    const all = readdirSync(runDir, { recursive: true }) as string[];
+    expect(all.filter((f) => f.includes('.tmp-'))).toEqual([]);
+  });
+
+  it('an unwritable records or artifacts folder is reported before training, naming the folder', async () => {
+    const { dir, records, artifacts } = scratch();
+    writeFileSync(join(dir, 'file'), '');
+    const cases: Array<[string, string]> = [
+      ['SPHEREFACE_RECORDS', join(dir, 'file', 'records')],
+      ['SPHEREFACE_ARTIFACTS', join(dir, 'file', 'artifacts')],
+    ];
+    if (process.getuid?.() !== 0) {
+      // Permissions do not stop root, so this case only runs for other users.
+      mkdirSync(join(dir, 'read-only'), { mode: 0o555 });
+      chmodSync(join(dir, 'read-only'), 0o555);
+      cases.push(['SPHEREFACE_RECORDS', join(dir, 'read-only')], ['SPHEREFACE_ARTIFACTS', join(dir, 'read-only')]);
+    }
+    for (const [variable, folder] of cases) {
+      process.env.SPHEREFACE_RECORDS = records;
+      process.env.SPHEREFACE_ARTIFACTS = artifacts;
+      process.env[variable] = folder;
+      const lines: string[] = [];
+      const error = await runExperiment({ ...BASE, log: (l) => lines.push(l) }).catch((e: unknown) => e);
+      expect((error as Error).message).toMatch(new RegExp(`${variable === 'SPHEREFACE_RECORDS' ? 'records' : 'artifacts'} folder ${folder}\\S* is not writable .*${variable}`));
+      expect(lines.some((l) => l.startsWith('[2/5]'))).toBe(false);
+    }
   });
 });

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import {
   cropsToTensor,
   datasetViewHash,
@@ -35,6 +35,7 @@ import { getExperiment, resolveConfig } from './definitions';
 import { environmentInfo } from './environment';
 import { artifactsRoot } from './paths';
 import { isRecorded, readRecord, recordPath, RECORD_SCHEMA, runIdOf, writeRecord, type ArtifactRef, type RunIdentity, type RunRecord } from './record';
+import { acquireRunLock } from './run-lock';
 
 export interface RunOptions {
   root: string;
@@ -44,7 +45,7 @@ export interface RunOptions {
   seed: number;
   /** `path=value` changes to the resolved config (they change the run ID). */
   overrides?: string[];
-  /** Re-run even when a record with the same run ID exists. */
+  /** Re-run even when a record with the same run ID exists, from scratch (earlier attempts' checkpoints and log are removed). */
   force?: boolean;
   log?: (line: string) => void;
 }
@@ -139,10 +140,50 @@ function gather(features: Float32Array, dim: number, rows: number[]): { rows: nu
   return { rows: rows.length, cols: dim, data: out };
 }
 
-function writeArtifact(dir: string, artifactsDir: string, name: string, data: Uint8Array): ArtifactRef {
+/** Runs a write, reporting a failure (a full disk…) with the path being written. */
+async function writing<T>(path: string, write: () => T | Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (error) {
+    throw new Error(`cannot write ${path}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+async function writeArtifact(dir: string, artifactsDir: string, name: string, data: Uint8Array): Promise<ArtifactRef> {
   const path = join(dir, name);
-  writeFileAtomic(path, data);
+  await writing(path, () => writeFileAtomic(path, data));
   return { name, sha256: sha256Hex(data), bytes: data.byteLength, path: relative(artifactsDir, path) };
+}
+
+/** Makes sure a folder the run writes to exists and takes a file, before anything is trained. */
+function assertWritable(dir: string, what: string, variable: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+    const probe = join(dir, `.write-test-${process.pid}`);
+    writeFileSync(probe, '');
+    rmSync(probe);
+  } catch (error) {
+    throw new Error(`the ${what} folder ${dir} is not writable (${(error as Error).message}); nothing was trained. Make it writable or set ${variable} to another folder`, {
+      cause: error,
+    });
+  }
+}
+
+const LOCK_FILE = 'run.lock';
+
+/** Temporary files of writes that a kill interrupted (writeFileAtomic's `….tmp-<pid>-…`, the checkpoint writer's `.tmp-ckpt-…`). */
+function removeTemporaryFiles(dir: string): string[] {
+  const removed: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (/\.tmp-\d+-[^-/]*$/.test(entry.name) || entry.name.startsWith('.tmp-ckpt-')) {
+      rmSync(path, { recursive: true, force: true });
+      removed.push(path);
+    } else if (entry.isDirectory()) {
+      removed.push(...removeTemporaryFiles(path));
+    }
+  }
+  return removed;
 }
 
 function summariseHistory(history: IterationRecord[]): Array<Record<string, number>> {
@@ -179,16 +220,65 @@ export async function runExperiment(options: RunOptions): Promise<RunRecord> {
     backend: backend.tfBackend,
   };
   const runId = runIdOf(identity);
-  if (!options.force && isRecorded(root, runId)) {
-    const recorded = readRecord(root, runId);
-    if (recorded.failure) throw new RunFailedError(recorded, recordPath(root, runId, config.profile), true);
+  /** The recorded result, or null; a recorded failure is thrown, a damaged record is named. */
+  const recorded = (): RunRecord | null => {
+    if (options.force || !isRecorded(root, runId)) return null;
+    let found: RunRecord;
+    try {
+      found = readRecord(root, runId);
+    } catch (error) {
+      throw new Error(`run ${runId} is recorded, but its record is damaged: ${(error as Error).message}. --force trains the run again and rewrites the record`, {
+        cause: error,
+      });
+    }
+    if (found.failure) throw new RunFailedError(found, recordPath(root, runId, config.profile), true);
     log(`run ${runId} is already recorded: replaying the recorded result (no training; --force re-runs it)`);
-    return recorded;
-  }
-  const startedAt = new Date();
+    return found;
+  };
+  const replay = recorded();
+  if (replay) return replay;
   const artifactsDir = artifactsRoot(root);
   const runDir = join(artifactsDir, runId);
-  mkdirSync(runDir, { recursive: true });
+  // Checked now, not found out after training.
+  assertWritable(dirname(recordPath(root, runId, config.profile)), 'records', 'SPHEREFACE_RECORDS');
+  assertWritable(runDir, 'artifacts', 'SPHEREFACE_ARTIFACTS');
+  // One process per run ID: a second one would resume from the first's checkpoints and interleave its log.
+  const lock = acquireRunLock(join(runDir, LOCK_FILE), `run ${runId}`);
+  try {
+    if (lock.tookOver) log(`${lock.path}: the lock of process ${lock.tookOver.pid}, which is no longer running: taken over`);
+    return recorded() ?? (await trainAndRecord({ options, log, config, backend, align, train, lfw, identity, runId, artifactsDir, runDir }));
+  } finally {
+    lock.release();
+  }
+}
+
+interface RunContext {
+  options: RunOptions;
+  log: (line: string) => void;
+  config: ExperimentConfig;
+  backend: Awaited<ReturnType<typeof selectBackend>>;
+  align: ReturnType<typeof crop> & { allowReflection: boolean };
+  train: IdentityDataset;
+  lfw: LfwPairsWithData | null;
+  identity: RunIdentity;
+  runId: string;
+  artifactsDir: string;
+  runDir: string;
+}
+
+/** Trains (resuming from the newest intact checkpoint), evaluates and writes the record; the caller holds the run's lock. */
+async function trainAndRecord(context: RunContext): Promise<RunRecord> {
+  const { options, log, config, backend, align, train, lfw, identity, runId, artifactsDir, runDir } = context;
+  const { root, experiment, variant, profile, seed } = options;
+  const startedAt = new Date();
+  if (options.force) {
+    const cleared = readdirSync(runDir).filter((f) => !f.startsWith(LOCK_FILE));
+    for (const f of cleared) rmSync(join(runDir, f), { recursive: true, force: true });
+    if (cleared.length) log(`--force: removed what earlier attempts left in ${runDir} (${cleared.join(', ')})`);
+  } else {
+    const removed = removeTemporaryFiles(runDir);
+    if (removed.length) log(`removed ${removed.length} temporary file(s) that an interrupted attempt left: ${removed.map((f) => relative(runDir, f)).join(', ')}`);
+  }
   log(`run ${runId}: ${experiment}/${variant}, ${profile} profile, seed ${seed}; artifacts in ${runDir}`);
 
   log(`[2/5] aligning ${train.items.length} training images of ${train.identities.length} identities to ${align.height}×${align.width}`);
@@ -279,8 +369,9 @@ export async function runExperiment(options: RunOptions): Promise<RunRecord> {
   const history = readTrainLog(logFile).records;
 
   const artifacts: ArtifactRef[] = [];
-  await backbone.save(fileSystemHandler(join(runDir, 'backbone')));
-  await headModel.save(fileSystemHandler(join(runDir, 'head')));
+  for (const [model, part] of [[backbone, 'backbone'], [headModel, 'head']] as const) {
+    await writing(join(runDir, part), () => model.save(fileSystemHandler(join(runDir, part))));
+  }
   for (const part of ['backbone', 'head']) {
     for (const file of ['model.json', 'weights.bin']) {
       const data = readFileSync(join(runDir, part, file));
@@ -297,7 +388,7 @@ export async function runExperiment(options: RunOptions): Promise<RunRecord> {
     const index = new Map(images.map((it, i) => [it.rel, i]));
     const left = lfw.pairs.map((p) => index.get(p.a)!);
     const right = lfw.pairs.map((p) => index.get(p.b)!);
-    artifacts.push(writeArtifact(runDir, artifactsDir, 'lfw-features.f32', new Uint8Array(new Float32Array([...original, ...flipped]).buffer)));
+    artifacts.push(await writeArtifact(runDir, artifactsDir, 'lfw-features.f32', new Uint8Array(new Float32Array([...original, ...flipped]).buffer)));
     log(`[5/5] evaluating ${config.evaluation.protocols.join(', ')}`);
     const report = evaluateLfwProtocols({
       leftOriginal: gather(original, dim, left),
@@ -318,8 +409,8 @@ export async function runExperiment(options: RunOptions): Promise<RunRecord> {
   if (config.evaluation.trainFeatures) {
     log('[4/5] embedding the training images');
     const { original, dim } = embedCrops(backbone, trainCrops);
-    artifacts.push(writeArtifact(runDir, artifactsDir, 'train-features.f32', new Uint8Array(original.buffer)));
-    artifacts.push(writeArtifact(runDir, artifactsDir, 'train-labels.json', new TextEncoder().encode(JSON.stringify(Array.from(labels)))));
+    artifacts.push(await writeArtifact(runDir, artifactsDir, 'train-features.f32', new Uint8Array(original.buffer)));
+    artifacts.push(await writeArtifact(runDir, artifactsDir, 'train-labels.json', new TextEncoder().encode(JSON.stringify(Array.from(labels)))));
     metrics.angularFisherScore = angularFisherScore({ rows: labels.length, cols: dim, data: original }, labels).afs;
   }
   disposeModels();
