@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { PROFILES, type Profile } from './config';
 import { EXPERIMENTS, getExperiment } from './definitions';
-import { listRecords, readRecord } from './record';
+import { listRecords, readRecord, scanRecords } from './record';
 import { citeBibtex, exportModelIndex, filterRecords, formatDiff, formatResults, formatShow } from './report';
 import { repositoryRoot } from './paths';
 import { writeReportFigures, writeReproductionReport } from './docs';
@@ -77,11 +77,25 @@ export async function main(argv: string[]): Promise<number> {
         const definition = getExperiment(positionals[0]);
         const variants = values.all ? definition.variants.map((v) => v.name) : [values.variant ?? definition.defaultVariant];
         const { runExperiment } = await import('./runner');
-        for (const variant of variants) {
-          const record = await runExperiment({ root, experiment: definition.name, variant, profile, seed, overrides: values.set, force: values.force });
-          console.log(formatShow(record));
+        const run = async (variant: string) =>
+          console.log(formatShow(await runExperiment({ root, experiment: definition.name, variant, profile, seed, overrides: values.set, force: values.force })));
+        if (!values.all) {
+          await run(variants[0]);
+          return 0;
         }
-        return 0;
+        // --all: a failing variant does not stop the others; every failure is listed again at the end.
+        const failures: string[] = [];
+        for (const variant of variants) {
+          try {
+            await run(variant);
+          } catch (error) {
+            console.error(`sphereface: ${variant}: ${(error as Error).message}`);
+            failures.push(`  ${variant}: ${(error as Error).message}`);
+          }
+        }
+        if (failures.length === 0) return 0;
+        console.error(`sphereface: ${failures.length} of ${variants.length} variants failed:\n${failures.join('\n')}`);
+        return 1;
       }
       case 'list':
         for (const e of EXPERIMENTS) {
@@ -93,8 +107,13 @@ export async function main(argv: string[]): Promise<number> {
           args: rest,
           options: { experiment: { type: 'string' }, variant: { type: 'string' }, profile: { type: 'string' } },
         });
-        console.log(formatResults(filterRecords(listRecords(root), values)));
-        return 0;
+        // A damaged record file does not hide the others: it is listed by its path after them.
+        const { records, damaged } = scanRecords(root);
+        console.log(formatResults(filterRecords(records, values)));
+        if (damaged.length === 0) return 0;
+        console.log(damaged.map((d) => `${d.runId}  damaged record: ${d.error}`).join('\n'));
+        console.error(`sphereface: ${damaged.length} record file(s) cannot be read: ${damaged.map((d) => d.path).join(', ')}`);
+        return 1;
       }
       case 'show':
         console.log(formatShow(readRecord(root, required(rest[0], 'show needs a run ID'))));

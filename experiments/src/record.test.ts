@@ -1,9 +1,9 @@
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { listRecordIds, readRecord, recordsDir, runIdOf, validateRecord, writeRecord } from './record';
+import { listRecordIds, listRecords, readRecord, recordsDir, runIdOf, scanRecords, validateRecord, writeRecord } from './record';
 import { fakeRecord } from './testing/fake-record';
 
 const tempRoot = () => mkdtempSync(join(tmpdir(), 'sphereface-records-'));
@@ -84,5 +84,35 @@ describe('record files', () => {
     for (const id of listRecordIds(root)) expect(readRecord(root, id).runId).toBe(id);
     const leftovers = readdirSync(join(recordsDir(root), 'smoke')).filter((f) => f.includes('.tmp-'));
     expect(leftovers.every((f) => !/^[0-9a-f]{16}\.json$/.test(f))).toBe(true);
+  });
+
+  it('a damaged record is named by its file; scanning lists the others and the damaged one apart', () => {
+    const root = tempRoot();
+    const good = fakeRecord();
+    writeRecord(root, good);
+    const path = writeRecord(root, fakeRecord({ seed: 1 }));
+    truncateSync(path, 300);
+    const badId = fakeRecord({ seed: 1 }).runId;
+    expect(() => readRecord(root, badId)).toThrow(`${path}: not valid JSON (`);
+    expect(() => listRecords(root)).toThrow(`${path}: not valid JSON (`);
+    const { records, damaged } = scanRecords(root);
+    expect(records.map((r) => r.runId)).toEqual([good.runId]);
+    expect(damaged).toEqual([{ path, runId: badId, error: expect.stringContaining(`${path}: not valid JSON (`) }]);
+  });
+
+  it('writing a record removes the temporary files of writers that were killed, not those of live ones', async () => {
+    const root = tempRoot();
+    const record = fakeRecord();
+    writeRecord(root, record);
+    const dir = join(recordsDir(root), 'smoke');
+    const dead = Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout);
+    const live = process.ppid;
+    const deadTmp = join(dir, `${record.runId}.json.tmp-${dead}-4fz1k`);
+    const liveTmp = join(dir, `${record.runId}.json.tmp-${live}-9aa0b`);
+    writeFileSync(deadTmp, '{"schema":');
+    writeFileSync(liveTmp, '{"schema":');
+    writeRecord(root, fakeRecord({ seed: 3 }));
+    expect(existsSync(deadTmp)).toBe(false);
+    expect(existsSync(liveTmp)).toBe(true);
   });
 });

@@ -1,10 +1,11 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { contentHash } from '@sphereface/common';
 import { writeFileAtomic } from '@sphereface/common';
 import type { ExperimentConfig } from './config';
 import type { CodeVersion } from './code-version';
 import type { EnvironmentInfo } from './environment';
+import { processAlive } from './run-lock';
 
 export const RECORD_SCHEMA = 'sphereface-ts/run-record@1';
 
@@ -75,8 +76,9 @@ export function runIdOf(identity: RunIdentity): string {
 }
 
 /**
- * Run records: experiments/records/<profile>/<runId>.json, or under $SPHEREFACE_RECORDS (tests write elsewhere).
- * cpu and paper records are committed; smoke records (CI checks) are git-ignored.
+ * Run records: experiments/records/<profile>/<runId>.json, or under $SPHEREFACE_RECORDS (tests set it to temporary
+ * folders). Nothing here is git-ignored: the cpu records and the smoke records cited by the notebooks executed at the
+ * smoke profile are committed, and any other record written here shows up as an untracked file.
  */
 export function recordsDir(root: string): string {
   return process.env.SPHEREFACE_RECORDS ?? join(root, 'experiments', 'records');
@@ -101,12 +103,23 @@ export function isRecorded(root: string, runId: string): boolean {
   return findRecordFile(root, runId) !== null;
 }
 
-/** Writes the record atomically (temporary file + rename): an interrupted run leaves no partial record. */
+/**
+ * Writes the record atomically (temporary file + rename): an interrupted run leaves no partial record. The temporary
+ * files that writers killed mid-write left in the folder (`<id>.json.tmp-<pid>-…`, the PID no longer running) go.
+ */
 export function writeRecord(root: string, record: RunRecord): string {
   validateRecord(record, 'record to write');
   const path = recordPath(root, record.runId, record.identity.config.profile);
-  mkdirSync(dirname(path), { recursive: true });
-  writeFileAtomic(path, `${JSON.stringify(record, null, 2)}\n`);
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileAtomic(path, `${JSON.stringify(record, null, 2)}\n`);
+  } catch (error) {
+    throw new Error(`cannot write the run record ${path}: ${(error as Error).message}`, { cause: error });
+  }
+  for (const name of readdirSync(dirname(path))) {
+    const pid = /^[0-9a-f]{16}\.json\.tmp-(\d+)-[a-z0-9]*$/.exec(name)?.[1];
+    if (pid && Number(pid) !== process.pid && !processAlive(Number(pid))) rmSync(join(dirname(path), name), { force: true });
+  }
   return path;
 }
 
@@ -137,8 +150,18 @@ export function readRecord(root: string, runId: string): RunRecord {
   const matches = listRecordIds(root).filter((id) => id.startsWith(runId));
   if (matches.length === 0) throw new Error(`no run record '${runId}' in ${recordsDir(root)}`);
   if (matches.length > 1) throw new Error(`run ID prefix '${runId}' is ambiguous: ${matches.join(', ')}`);
-  const path = findRecordFile(root, matches[0])!;
-  return validateRecord(JSON.parse(readFileSync(path, 'utf8')), path);
+  return readRecordFile(findRecordFile(root, matches[0])!);
+}
+
+/** Reads and validates one record file; a damaged one is named. */
+function readRecordFile(path: string): RunRecord {
+  let value: unknown;
+  try {
+    value = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new Error(`${path}: not valid JSON (${(error as Error).message}): the record is damaged (cut short?)`, { cause: error });
+  }
+  return validateRecord(value, path);
 }
 
 export function listRecordIds(root: string): string[] {
@@ -152,6 +175,29 @@ export function listRecordIds(root: string): string[] {
     .sort();
 }
 
+/** Every record; a damaged one throws, naming its file (scanRecords lists the readable ones and the damaged apart). */
 export function listRecords(root: string): RunRecord[] {
   return listRecordIds(root).map((id) => readRecord(root, id));
+}
+
+export interface DamagedRecord {
+  path: string;
+  runId: string;
+  /** Why it cannot be read, starting with its path. */
+  error: string;
+}
+
+/** The readable records, and the record files that cannot be read or do not validate. */
+export function scanRecords(root: string): { records: RunRecord[]; damaged: DamagedRecord[] } {
+  const records: RunRecord[] = [];
+  const damaged: DamagedRecord[] = [];
+  for (const runId of listRecordIds(root)) {
+    const path = findRecordFile(root, runId)!;
+    try {
+      records.push(readRecordFile(path));
+    } catch (error) {
+      damaged.push({ path, runId, error: (error as Error).message });
+    }
+  }
+  return { records, damaged };
 }

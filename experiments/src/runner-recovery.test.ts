@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repositoryRoot } from './paths';
-import { readRecord, type RunRecord } from './record';
+import { readRecord, recordPath, type RunRecord } from './record';
 import { runExperiment } from './runner';
 import type { RunChildOptions } from './testing/run-child';
 
@@ -195,6 +195,17 @@ describe('sphereface run: kills, concurrent runs and damaged files', () => {
     await runExperiment({ ...BASE, log: () => undefined });
     const all = readdirSync(runDir, { recursive: true }) as string[];
     expect(all.filter((f) => f.includes('.tmp-'))).toEqual([]);
+  });
+
+  it('a damaged record of the run itself is named; --force trains the run again and rewrites it', async () => {
+    scratch();
+    const quick = { root, experiment: 'table3', variant: 'a-softmax-m4', profile: 'smoke' as const, seed: 0, log: () => undefined };
+    const record = await runExperiment(quick);
+    const path = recordPath(root, record.runId, 'smoke');
+    truncateSync(path, 1000);
+    await expect(runExperiment(quick)).rejects.toThrow(new RegExp(`${path}: not valid JSON .*--force`));
+    const again = await runExperiment({ ...quick, force: true });
+    expect(readRecord(root, again.runId).metrics).toEqual(JSON.parse(JSON.stringify(record.metrics)));
   });
 
   it('an unwritable records or artifacts folder is reported before training, naming the folder', async () => {
