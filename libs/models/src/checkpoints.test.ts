@@ -63,24 +63,25 @@ describe('checkpoints', () => {
   });
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-  const damaged: Array<[string, string, (path: string) => void]> = [
-    ['backbone weights truncated', 'backbone/weights.bin', truncate(72)],
-    ['head weights truncated', 'head/weights.bin', truncate(72)],
-    ['backbone weights overwritten in place', 'backbone/weights.bin', scribble],
-    ['backbone model.json not JSON', 'backbone/model.json', (p) => writeFileSync(p, 'garbage{')],
-    ['optimizer state truncated', 'optimizer.bin', truncate(72)],
-    ['optimizer state missing', 'optimizer.bin', (p) => rmSync(p)],
-    ['state.json truncated', 'state.json', truncate(40)],
+  const damaged: Array<[string, string, (path: string) => void, RegExp]> = [
+    ['backbone weights truncated', 'backbone/weights.bin', truncate(72), /: 72 bytes where its manifest lists \d+ \(cut short/],
+    ['head weights truncated', 'head/weights.bin', truncate(72), /: 72 bytes where its manifest lists \d+ \(cut short/],
+    ['backbone weights overwritten in place', 'backbone/weights.bin', scribble, /: damaged: its sha256 differs/],
+    ['backbone model.json not JSON', 'backbone/model.json', (p) => writeFileSync(p, 'garbage{'), /: not valid JSON/],
+    ['optimizer state truncated', 'optimizer.bin', truncate(72), /: 72 bytes where its manifest lists \d+ \(cut short/],
+    ['optimizer state missing', 'optimizer.bin', (p) => rmSync(p), /: missing$/],
+    ['state.json truncated', 'state.json', truncate(40), /: not valid JSON/],
   ];
 
   let cases = 0;
-  it.each(damaged)('%s: restoring it names the file and changes nothing; the previous checkpoint is used instead, saying so', async (_, file, damage) => {
+  it.each(damaged)('%s: restoring it names the file and changes nothing; the previous checkpoint is used instead, saying so', async (_, file, damage, why) => {
     const { dir, at2 } = await twoCheckpoints(`damaged-${++cases}`);
     const newest = join(dir, 'ckpt-00000004');
     damage(join(newest, file));
     const run = tiny(9, dir);
     const initial = run.weights();
     await expect(run.trainer.restore(newest)).rejects.toThrow(join(newest, file));
+    await expect(run.trainer.restore(newest)).rejects.toThrow(why);
     expect(run.trainer.iteration).toBe(0);
     expect(run.weights()).toEqual(initial); // nothing half-restored
 

@@ -201,9 +201,14 @@ export async function readCheckpoint(
   if (!state || typeof state !== 'object' || !Number.isInteger(state.iteration) || state.iteration < 0 || !Array.isArray(state.optimizer?.specs)) {
     throw new CheckpointError(statePath, 'not a checkpoint state (no iteration or optimizer specs)');
   }
-  const checked = (relative: string): Buffer => {
+  /** A file's bytes, checked against the size its manifest implies (when given), then the sha256 in state.json. */
+  const checked = (relative: string, size?: () => number | null): Buffer => {
     const file = join(path, relative);
     const data = readBytes(file);
+    const expectedSize = size?.() ?? null;
+    if (expectedSize !== null && data.byteLength !== expectedSize) {
+      throw new CheckpointError(file, `${data.byteLength} bytes where its manifest lists ${expectedSize} (cut short or damaged)`);
+    }
     const expected = state.files?.[relative];
     if (expected !== undefined && sha256Hex(data) !== expected) throw new CheckpointError(file, `damaged: its sha256 differs from the one in ${statePath}`);
     return data;
@@ -214,14 +219,9 @@ export async function readCheckpoint(
     for (const part of MODEL_PARTS) {
       const model = part === 'backbone' ? target.backbone : target.headModel;
       const folder = join(path, part);
-      const modelJson = join(folder, 'model.json');
+      const json = readJson(join(folder, 'model.json')) as tf.io.ModelJSON;
       checked(`${part}/model.json`);
-      const json = readJson(modelJson) as tf.io.ModelJSON;
-      const weightsBin = join(folder, 'weights.bin');
-      const bytes = checked(`${part}/weights.bin`).byteLength;
-      const specs = (json.weightsManifest ?? []).flatMap((g) => g.weights);
-      const expected = specBytes(specs);
-      if (expected !== null && bytes !== expected) throw new CheckpointError(weightsBin, `${bytes} bytes where ${modelJson} lists ${expected} (cut short or damaged)`);
+      checked(`${part}/weights.bin`, () => specBytes((json.weightsManifest ?? []).flatMap((g) => g.weights)));
       let loaded: tf.LayersModel;
       try {
         loaded = await tf.loadLayersModel(fileSystemHandler(folder));
@@ -238,10 +238,7 @@ export async function readCheckpoint(
     }
     const names = state.optimizer.specs.map((s) => s.name);
     if (JSON.stringify(names) !== JSON.stringify(target.paramNames)) throw new CheckpointError(statePath, 'its optimizer state lists other parameters than this trainer');
-    const optimizerBin = join(path, OPTIMIZER_FILE);
-    const buf = checked(OPTIMIZER_FILE);
-    const expected = specBytes(state.optimizer.specs);
-    if (expected !== null && buf.byteLength !== expected) throw new CheckpointError(optimizerBin, `${buf.byteLength} bytes where ${statePath} lists ${expected} (cut short or damaged)`);
+    const buf = checked(OPTIMIZER_FILE, () => specBytes(state.optimizer.specs));
     const velocities = tf.io.decodeWeights(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer, state.optimizer.specs);
     tensors.push(...Object.values(velocities));
     return { path, state, backbone: weights.backbone, head: weights.head, velocities, dispose: () => tf.dispose(tensors) };
