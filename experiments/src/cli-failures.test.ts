@@ -1,4 +1,4 @@
-import { mkdtempSync, truncateSync } from 'node:fs';
+import { mkdtempSync, rmSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -20,13 +20,17 @@ function capture() {
   return { out: () => out.join('\n'), err: () => err.join('\n') };
 }
 
+const scratches: string[] = [];
+
 beforeEach(() => {
   const scratch = mkdtempSync(join(tmpdir(), 'sphereface-cli-'));
+  scratches.push(scratch);
   process.env.SPHEREFACE_RECORDS = join(scratch, 'records');
   process.env.SPHEREFACE_ARTIFACTS = join(scratch, 'artifacts');
 });
 afterEach(() => vi.restoreAllMocks());
 afterAll(() => {
+  for (const dir of scratches) rmSync(dir, { recursive: true, force: true });
   for (const [key, value] of [['SPHEREFACE_RECORDS', saved.records], ['SPHEREFACE_ARTIFACTS', saved.artifacts]] as const) {
     if (value === undefined) delete process.env[key];
     else process.env[key] = value;

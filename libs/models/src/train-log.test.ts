@@ -1,10 +1,11 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { readTrainLog, repairTrainLog } from './train-log';
 
 const tmp = mkdtempSync(join(tmpdir(), 'sf-train-log-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const line = (iteration: number, loss = iteration / 10) => JSON.stringify({ iteration, loss, accuracy: 0.5, lambda: 7, lr: 0.1 });
 const write = (name: string, text: string) => {
   const path = join(tmp, name);
