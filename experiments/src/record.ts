@@ -1,11 +1,9 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { contentHash } from '@sphereface/common';
-import { writeFileAtomic } from '@sphereface/common';
+import { contentHash, removeStaleTemporaryFiles, writeFileAtomic } from '@sphereface/common';
 import type { ExperimentConfig } from './config';
 import type { CodeVersion } from './code-version';
 import type { EnvironmentInfo } from './environment';
-import { processAlive } from './run-lock';
 
 export const RECORD_SCHEMA = 'sphereface-ts/run-record@1';
 
@@ -116,10 +114,7 @@ export function writeRecord(root: string, record: RunRecord): string {
   } catch (error) {
     throw new Error(`cannot write the run record ${path}: ${(error as Error).message}`, { cause: error });
   }
-  for (const name of readdirSync(dirname(path))) {
-    const pid = /^[0-9a-f]{16}\.json\.tmp-(\d+)-[a-z0-9]*$/.exec(name)?.[1];
-    if (pid && Number(pid) !== process.pid && !processAlive(Number(pid))) rmSync(join(dirname(path), name), { force: true });
-  }
+  removeStaleTemporaryFiles(dirname(path));
   return path;
 }
 

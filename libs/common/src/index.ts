@@ -1,4 +1,4 @@
-export { writeFileAtomic } from './fs';
+export { atomicWriteTempPid, processAlive, removeStaleTemporaryFiles, writeFileAtomic } from './fs';
 export { canonicalJson, contentHash, sha256Hex } from './hash';
 export { Mulberry32, mulberry32, shuffleInPlace } from './random';
 export { SGD_MOMENTUM_KERNEL, SUM_OF_SQUARES_KERNEL } from './training-kernels';

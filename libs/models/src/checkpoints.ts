@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { sha256Hex, writeFileAtomic } from '@sphereface/common';
+import { processAlive, removeStaleTemporaryFiles, sha256Hex, writeFileAtomic } from '@sphereface/common';
 import { fileSystemHandler } from './io';
 
 /**
@@ -118,19 +118,9 @@ function specBytes(specs: tf.io.WeightsManifestEntry[]): number | null {
   return total;
 }
 
-/** A process that is alive (or belongs to another user, which kill(0) cannot signal). */
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** The PID in a temporary name of a checkpoint write (`.tmp-ckpt-…-<pid>`) or of writeFileAtomic (`….tmp-<pid>-…`). */
-function writerPid(name: string): number | null {
-  const match = /^\.tmp-ckpt-\d+-(\d+)$/.exec(name) ?? /\.tmp-(\d+)-[^-]*$/.exec(name);
+/** The PID of the writer of a checkpoint's temporary folder (`.tmp-ckpt-…-<pid>`); null for other names. */
+function checkpointWriterPid(name: string): number | null {
+  const match = /^\.tmp-ckpt-\d+-(\d+)$/.exec(name);
   return match ? Number(match[1]) : null;
 }
 
@@ -179,10 +169,11 @@ export async function writeCheckpoint(dir: string, contents: CheckpointContents,
   const older = checkpoints.filter((d) => iterationOf(d) <= contents.iteration).slice(0, -keep);
   // Our own leftovers are from a write of this process that failed; no write is under way while this runs.
   const stale = entries.filter((d) => {
-    const pid = d.startsWith('.tmp-ckpt-') || d.startsWith(`${LATEST_FILE}.tmp-`) ? writerPid(d) : null;
+    const pid = checkpointWriterPid(d);
     return pid !== null && (pid === process.pid || !processAlive(pid));
   });
   for (const d of [...newer, ...older, ...stale]) rmSync(join(dir, d), { recursive: true, force: true });
+  removeStaleTemporaryFiles(dir); // latest.json's
   return final;
 }
 

@@ -1,5 +1,4 @@
 import * as tf from '@tensorflow/tfjs';
-import { lambdaAt, type LambdaOption } from '@sphereface/loss';
 import { CheckpointError, latestCheckpoint, listCheckpoints, readCheckpoint, writeCheckpoint } from './checkpoints';
 import { HealthMonitor, TrainingHealthError, type HealthOptions } from './health';
 import { euclideanNorm, findMarginHead, type MarginHead } from './margin-head';
@@ -159,8 +158,7 @@ export class Trainer {
 
   /** λ of the loss at the next forward (the Caffe layer counts forwards from 1), or null when the loss has none. */
   lambda(iter = this.iteration): number | null {
-    const option = this.head.marginLoss.options.lambda as LambdaOption | undefined;
-    return option === undefined ? null : lambdaAt(iter + 1, option);
+    return this.head.marginLoss.lambdaAt(iter + 1);
   }
 
   /** One SGD iteration; returns its log record. Throws TrainingHealthError before updating when the step is unhealthy. */
@@ -252,7 +250,7 @@ export class Trainer {
       }
     });
     // The Caffe backward ignores the weight normalisation; the layer re-normalises its stored weights instead.
-    if (this.head.marginLoss.options.gradient === 'caffe') this.head.renormalizeWeights();
+    if (this.head.marginLoss.renormalizeWeightsAfterUpdate) this.head.renormalizeWeights();
   }
 
   /** Train until maxIter (or `until`), checkpointing on schedule. Returns the records of this call. */
