@@ -33,3 +33,26 @@ export {
 } from './roc';
 export { angularFisherScore, type AngularFisherScore } from './fisher';
 export { mean, std, type StdDefinition } from './stats';
+export {
+  pairedDifference,
+  compareSeedFoldAccuracies,
+  pageTrendTest,
+  pageTrendOverSeeds,
+  pageNullDistribution,
+  midRanks,
+  studentTCdf,
+  studentTQuantile,
+  normalSurvival,
+  regularizedIncompleteBeta,
+  PAGE_EXACT_MAX_K,
+  PAGE_EXACT_WORK_LIMIT,
+  type PairedDifference,
+  type PairedDifferenceOptions,
+  type SeedFoldAccuracies,
+  type SeedComparison,
+  type SeedComparisonOptions,
+  type PageTies,
+  type PageTrendOptions,
+  type PageTrendResult,
+  type PageTrendOverSeedsResult,
+} from './paired';
