@@ -1,6 +1,6 @@
 export { ConfigError, PROFILES, PROTOCOLS, validateConfig, type ExperimentConfig, type Profile, type ProtocolName } from './config';
 export { EXPERIMENTS, getExperiment, profileBase, resolveConfig, applyOverrides, type ExperimentDefinition, type Variant, type PaperValue } from './definitions';
-export { listRecordIds, listRecords, readRecord, runIdOf, writeRecord, validateRecord, RECORD_SCHEMA, type RunRecord, type RunIdentity, type ProtocolResult, type RunFailure } from './record';
+export { listRecordIds, listRecords, readRecord, runIdOf, writeRecord, validateRecord, RECORD_SCHEMA, type RunRecord, type RunIdentity, type RecordedProtocol, type RunFailure } from './record';
 export { citeBibtex, exportModelIndex, filterRecords, formatDiff, formatResults, formatShow, headline } from './report';
 export { codeVersion, CODE_PATHS, type CodeVersion } from './code-version';
 export { environmentInfo, type EnvironmentInfo } from './environment';

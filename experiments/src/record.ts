@@ -2,8 +2,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { contentHash, removeStaleTemporaryFiles, writeFileAtomic } from '@sphereface/common';
 import type { ExperimentConfig } from './config';
-import type { CodeVersion } from './code-version';
-import type { EnvironmentInfo } from './environment';
+import { codeVersion, type CodeVersion } from './code-version';
+import { environmentInfo, type EnvironmentInfo } from './environment';
 
 export const RECORD_SCHEMA = 'sphereface-ts/run-record@1';
 
@@ -17,7 +17,8 @@ export interface RunIdentity {
   backend: string;
 }
 
-export interface ProtocolResult {
+/** One LFW protocol's result as a record keeps it (a subset of @sphereface/eval's ProtocolResult). */
+export interface RecordedProtocol {
   protocol: string;
   description: string;
   mean: number;
@@ -47,7 +48,7 @@ export interface RunRecord {
   history: Array<Record<string, number>>;
   metrics: {
     train: Record<string, number>;
-    lfw: ProtocolResult[];
+    lfw: RecordedProtocol[];
     verification?: Record<string, number>;
     angularFisherScore?: number;
   };
@@ -67,6 +68,37 @@ export interface RunFailure {
   /** HealthKind: 'non-finite' | 'collapsed' | 'underflow' … */
   kind: string;
   diagnosis: string;
+}
+
+/** What an attempt at a run produced; the rest of its record comes from the run and the machine. */
+export type RunOutcome = Pick<RunRecord, 'history' | 'metrics' | 'artifacts' | 'failure'>;
+
+/** The record of an attempt at run `runId` that started at `startedAt` and ends now (a finished or a failed one). */
+export function newRunRecord(args: {
+  root: string;
+  runId: string;
+  identity: RunIdentity;
+  backend: object;
+  startedAt: Date;
+  paper: RunRecord['paper'];
+  overrides?: string[];
+  outcome: RunOutcome;
+}): RunRecord {
+  const endedAt = new Date();
+  return {
+    schema: RECORD_SCHEMA,
+    runId: args.runId,
+    identity: args.identity,
+    code: codeVersion(args.root),
+    backend: args.backend as Record<string, unknown>,
+    environment: environmentInfo(),
+    startedAt: args.startedAt.toISOString(),
+    endedAt: endedAt.toISOString(),
+    seconds: (endedAt.getTime() - args.startedAt.getTime()) / 1000,
+    paper: args.paper,
+    ...(args.overrides?.length ? { overrides: args.overrides } : {}),
+    ...args.outcome,
+  };
 }
 
 export function runIdOf(identity: RunIdentity): string {

@@ -1,6 +1,6 @@
 import { contentHash } from '@sphereface/common';
 import { EXPERIMENTS, getExperiment, profileBase } from './definitions';
-import type { ProtocolResult, RunRecord } from './record';
+import type { RecordedProtocol, RunRecord } from './record';
 
 /** Runs of one variant at one profile, pooled over seeds. */
 export interface VariantSummary {
@@ -31,7 +31,7 @@ export function summarise(records: RunRecord[]): VariantSummary[] {
     const first = runs[0];
     const protocols: VariantSummary['protocols'] = {};
     for (const p of first.metrics.lfw) {
-      const values = runs.map((r) => r.metrics.lfw.find((q: ProtocolResult) => q.protocol === p.protocol)?.mean).filter((v): v is number => v !== undefined);
+      const values = runs.map((r) => r.metrics.lfw.find((q: RecordedProtocol) => q.protocol === p.protocol)?.mean).filter((v): v is number => v !== undefined);
       const mean = values.reduce((a, b) => a + b, 0) / values.length;
       const std = values.length > 1 ? Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / (values.length - 1)) : null;
       protocols[p.protocol] = { mean, std, description: p.description };

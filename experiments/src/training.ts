@@ -1,0 +1,131 @@
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import type * as tf from '@tensorflow/tfjs';
+import { loadCrops, type CropSet } from '@sphereface/data';
+import { ArrayBatchProvider, createModel, marginHeadModel, readTrainLog, Trainer, TrainingHealthError, type IterationRecord } from '@sphereface/models';
+import { removeTemporaryFiles } from './artifacts';
+import type { ExperimentConfig } from './config';
+import { cropsAsFloat } from './features';
+import type { RunFailure } from './record';
+import type { DataViews } from './views';
+
+/** Points kept in a record's history: enough for curves, small enough to commit. */
+const HISTORY_POINTS = 200;
+
+/** The lock file in a run folder (see run-lock.ts); everything else there belongs to an attempt at the run. */
+export const LOCK_FILE = 'run.lock';
+
+/**
+ * Before an attempt: `--force` clears what earlier attempts left (checkpoints, log, artifacts); otherwise only the
+ * temporary files of interrupted writes go, and training resumes from the newest intact checkpoint.
+ */
+export function prepareRunFolder(runDir: string, force: boolean, log: (line: string) => void): void {
+  if (force) {
+    const cleared = readdirSync(runDir).filter((f) => !f.startsWith(LOCK_FILE));
+    for (const f of cleared) rmSync(join(runDir, f), { recursive: true, force: true });
+    if (cleared.length) log(`--force: removed what earlier attempts left in ${runDir} (${cleared.join(', ')})`);
+    return;
+  }
+  const removed = removeTemporaryFiles(runDir);
+  if (removed.length) log(`removed ${removed.length} temporary file(s) that an interrupted attempt left: ${removed.map((f) => relative(runDir, f)).join(', ')}`);
+}
+
+/** Stage 2's result: the aligned training crops, and the models and trainer, resumed where an attempt stopped. */
+export interface TrainingSession {
+  crops: CropSet;
+  /** Class label of each kept crop. */
+  labels: Int32Array;
+  backbone: tf.LayersModel;
+  head: tf.LayersModel;
+  trainer: Trainer;
+  logFile: string;
+  dispose(): void;
+}
+
+export async function setUpTraining(config: ExperimentConfig, views: DataViews, runDir: string, log: (line: string) => void): Promise<TrainingSession> {
+  const { train, align } = views;
+  const seed = config.seed;
+  const crops = await loadCrops(train.imageDir, train.items, { align });
+  const labels = Int32Array.from(crops.kept, (k) => train.items[k].label);
+  const provider = new ArrayBatchProvider(cropsAsFloat(crops), labels, [align.height, align.width, 3], train.identities.length, seed);
+  const backbone = createModel(config.model.name, {
+    inputSize: config.data.crop,
+    widthMultiplier: config.model.widthMultiplier,
+    embeddingDim: config.model.embeddingDim,
+    seed,
+  });
+  const { model: head } = marginHeadModel({
+    numClasses: train.identities.length,
+    loss: config.loss.name,
+    lossOptions: config.loss.options,
+    seed: seed + 1,
+    inputDim: config.model.embeddingDim,
+  });
+  const t = config.trainer;
+  const logFile = join(runDir, 'train.jsonl');
+  const trainer = new Trainer(backbone, head, provider, {
+    batchSize: t.batchSize,
+    maxIter: t.iterations,
+    baseLr: t.learningRate,
+    lrSteps: t.lrSteps,
+    momentum: t.momentum,
+    weightDecay: t.weightDecay,
+    clipNorm: t.clipGradNorm,
+    mirror: config.data.train.mirror,
+    seed,
+    checkpointDir: join(runDir, 'checkpoints'),
+    checkpointEvery: t.checkpointEvery,
+    logFile,
+  });
+  const { restored, skipped } = await trainer.restoreNewest();
+  for (const s of skipped) log(`cannot use ${s.reason}; falling back to an older checkpoint`);
+  if (restored) {
+    log(`resuming from checkpoint ${restored} (iteration ${trainer.iteration})`);
+  } else if (existsSync(logFile)) {
+    // No usable checkpoint: training starts again at iteration 0, so the earlier attempt's log goes too.
+    rmSync(logFile);
+    log(`no usable checkpoint${skipped.length ? '' : ' yet'}: training from iteration 0 (removed the log of the interrupted attempt)`);
+  }
+  return { crops, labels, backbone, head, trainer, logFile, dispose: () => [trainer, backbone, head].forEach((m) => m.dispose()) };
+}
+
+/** Stage 3's result: the log's iteration records, and the health check's verdict when it stopped training. */
+export interface TrainingOutcome {
+  history: IterationRecord[];
+  failure?: RunFailure;
+}
+
+/** Trains to the configured iteration. A diverged or collapsed run is a result too (a failure), not an exception. */
+export async function train(session: TrainingSession): Promise<TrainingOutcome> {
+  try {
+    await session.trainer.run();
+  } catch (error) {
+    if (!(error instanceof TrainingHealthError)) throw error;
+    return { history: readTrainLog(session.logFile).records, failure: { iteration: error.iteration, kind: error.kind, diagnosis: error.message } };
+  }
+  return { history: readTrainLog(session.logFile).records };
+}
+
+/** The record's training figures: averages of the last 10 healthy iterations (a stopped step has no finite loss). */
+export function trainingMetrics(session: TrainingSession, history: IterationRecord[], identities: number): Record<string, number> {
+  const last = history.filter((r) => Number.isFinite(r.loss)).slice(-10);
+  const average = (key: keyof IterationRecord) => last.reduce((s, r) => s + Number(r[key]), 0) / last.length;
+  return { loss: average('loss'), accuracy: average('accuracy'), iterations: session.trainer.iteration, identities, images: session.crops.kept.length };
+}
+
+/** At most HISTORY_POINTS evenly spaced iteration records (always the last), with the fields the record keeps. */
+export function summariseHistory(history: IterationRecord[]): Array<Record<string, number>> {
+  const every = Math.max(1, Math.ceil(history.length / HISTORY_POINTS));
+  return history
+    .filter((_, i) => i % every === 0 || i === history.length - 1)
+    .map((r) => ({
+      iteration: r.iteration,
+      loss: r.loss,
+      accuracy: r.accuracy,
+      lambda: r.lambda ?? Number.NaN,
+      lr: r.lr,
+      meanTargetAngle: r.meanTargetAngle,
+      meanFeatureNorm: r.meanFeatureNorm,
+      imagesPerSec: r.imagesPerSec,
+    }));
+}

@@ -1,0 +1,71 @@
+import {
+  datasetViewHash,
+  LANDMARK_SOURCES,
+  loadCelebaSubset,
+  loadLfwPairs,
+  pairsViewHash,
+  type AlignOptions,
+  type IdentityDataset,
+  type LfwPairsWithData,
+} from '@sphereface/data';
+import type { ExperimentConfig } from './config';
+
+/** Stage 1: what a run trains and evaluates on, as the config selects it. */
+export interface DataViews {
+  /** The alignment every crop of the run is made with. */
+  align: Required<AlignOptions>;
+  train: IdentityDataset;
+  /** Null when the config evaluates no LFW protocol. */
+  lfw: LfwPairsWithData | null;
+}
+
+function trainingView(config: ExperimentConfig): IdentityDataset {
+  const { dataset, minImagesPerIdentity, maxIdentities } = config.data.train;
+  if (dataset !== 'celeba_subset') {
+    throw new Error(
+      `training set '${dataset}' is not available through this runner yet: the ${config.profile} profile names the ` +
+        `paper's data. Put CASIA-WebFace aligned like celeba_subset (identity folders + a 5-point landmark file) under the ` +
+        `data root and add a loader in @sphereface/data, or run a smoke/cpu profile.`,
+    );
+  }
+  const full = loadCelebaSubset({ minImagesPerIdentity });
+  if (maxIdentities === null || maxIdentities >= full.identities.length) return full;
+  // The first identities in sorted order, relabelled 0…n−1.
+  const identities = full.identities.slice(0, maxIdentities);
+  return {
+    ...full,
+    identities,
+    items: full.items.filter((it) => it.label < maxIdentities),
+    provenance: { ...full.provenance, maxIdentities },
+  };
+}
+
+/** The first pairsPerFold/2 same and different pairs of each fold, in file order (all 600 = the full protocol). */
+function lfwView(config: ExperimentConfig): LfwPairsWithData {
+  const source = config.data.test.landmarks === 'mtcnn' ? LANDMARK_SOURCES.lfwMtcnn150 : LANDMARK_SOURCES.lfwDlib150;
+  const all = loadLfwPairs({ landmarks: source });
+  const half = config.data.test.pairsPerFold / 2;
+  const taken = new Map<string, number>();
+  const pairs = all.pairs.filter((p) => {
+    const key = `${p.fold}:${p.same}`;
+    const n = taken.get(key) ?? 0;
+    taken.set(key, n + 1);
+    return n < half;
+  });
+  return { ...all, pairs };
+}
+
+/** The training and LFW views of a config; the loaders check every file they use against its manifest. */
+export function dataViews(config: ExperimentConfig): DataViews {
+  const [height, width] = config.data.crop;
+  return {
+    align: { height, width, allowReflection: true },
+    train: trainingView(config),
+    lfw: config.evaluation.protocols.length > 0 ? lfwView(config) : null,
+  };
+}
+
+/** Content hashes of the views (part of the run ID): the images, landmarks and alignment each view uses. */
+export function dataViewHashes(views: DataViews): Record<string, string> {
+  return { train: datasetViewHash(views.train, views.align), ...(views.lfw ? { lfw: pairsViewHash(views.lfw, views.align) } : {}) };
+}
