@@ -18,7 +18,7 @@ const COMMANDS: Record<string, { synopsis: string; help: string }> = {
   --profile P         smoke (seconds), cpu (the reduced scale, default) or paper
   --seed N            the seed of data order, initialisation and augmentation (default 0)
   --set path=value    change one config field, e.g. --set trainer.iterations=200 (recorded; changes the run ID)
-  --force             train again even when the run ID is recorded`,
+  --force             train again from scratch even when the run ID is recorded (earlier attempts' checkpoints and log go)`,
   },
   list: { synopsis: '', help: 'the experiments and their variants' },
   results: {

@@ -1,5 +1,5 @@
+import { Mulberry32 } from '@sphereface/common';
 import * as tf from '@tensorflow/tfjs';
-import { Rng } from './rng';
 import type { Batch, BatchProvider } from './trainer';
 
 export interface ArrayProviderState {
@@ -11,7 +11,7 @@ export interface ArrayProviderState {
 
 /** An in-memory BatchProvider: images [N,H,W,C] as one Float32Array, reshuffled every epoch with a seeded RNG. */
 export class ArrayBatchProvider implements BatchProvider {
-  private readonly rng: Rng;
+  private readonly rng: Mulberry32;
   private readonly imageSize: number;
   private order: number[];
   private epoch = 0;
@@ -30,7 +30,7 @@ export class ArrayBatchProvider implements BatchProvider {
     }
     const bad = labels.findIndex((l) => l < 0 || l >= numClasses || !Number.isInteger(l));
     if (bad >= 0) throw new Error(`ArrayBatchProvider: label ${labels[bad]} at index ${bad} is outside [0, ${numClasses})`);
-    this.rng = new Rng(seed);
+    this.rng = new Mulberry32(seed);
     this.order = this.rng.shuffle([...labels.keys()]);
   }
 

@@ -23,5 +23,4 @@ export type { ProgressMode, ProgressRecord } from './progress';
 export { extractEmbeddings } from './embed';
 export type { FlipFusion } from './embed';
 export { fileSystemHandler } from './io';
-export { Rng } from './rng';
 // Benchmark and kernel-testing internals: '@sphereface/models/bench'.

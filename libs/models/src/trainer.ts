@@ -1,9 +1,9 @@
+import { Mulberry32 } from '@sphereface/common';
 import * as tf from '@tensorflow/tfjs';
 import { CheckpointError, latestCheckpoint, listCheckpoints, readCheckpoint, writeCheckpoint } from './checkpoints';
 import { HealthMonitor, TrainingHealthError, type HealthOptions } from './health';
 import { euclideanNorm, findMarginHead, type MarginHead } from './margin-head';
 import { Progress, type ProgressMode } from './progress';
-import { Rng } from './rng';
 import { sgdMomentum, sumOfSquares } from './sgd';
 import { appendTrainLog, repairTrainLog } from './train-log';
 
@@ -101,7 +101,7 @@ export class Trainer {
   /** Completed iterations. */
   iteration = 0;
   private readonly params: Param[];
-  private readonly rng: Rng;
+  private readonly rng: Mulberry32;
   private readonly monitor: HealthMonitor;
   /** Whether this trainer has made sure the log ends with a whole line (once, before its first append). */
   private logChecked = false;
@@ -135,7 +135,7 @@ export class Trainer {
     if (this.head.numClasses !== provider.numClasses) {
       throw new Error(`Trainer: head has ${this.head.numClasses} classes but the batch provider has ${provider.numClasses}`);
     }
-    this.rng = new Rng(this.config.seed);
+    this.rng = new Mulberry32(this.config.seed);
     this.monitor = new HealthMonitor(provider.numClasses, this.config.health);
     const trainable = [...backbone.trainableWeights, ...headModel.trainableWeights];
     this.params = trainable.map((w) => {
