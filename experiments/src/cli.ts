@@ -4,6 +4,8 @@ import { EXPERIMENTS, getExperiment } from './definitions';
 import { listRecords, readRecord, scanRecords } from './record';
 import { citeBibtex, exportModelIndex, filterRecords, formatDiff, formatResults, formatShow } from './report';
 import { repositoryRoot } from './paths';
+import { recordCodeStatus } from './code-identity';
+import type { RunRecord } from './record';
 import { writeReportFigures, writeReproductionReport } from './docs';
 
 /** Each command's synopsis and what it does; `sphereface --help` lists them, `sphereface <command> --help` prints one. */
@@ -54,6 +56,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const root = repositoryRoot();
+  const codeStatus = (record: RunRecord) => recordCodeStatus(record, root);
   try {
     switch (command) {
       case 'run': {
@@ -78,7 +81,7 @@ export async function main(argv: string[]): Promise<number> {
         const variants = values.all ? definition.variants.map((v) => v.name) : [values.variant ?? definition.defaultVariant];
         const { runExperiment } = await import('./runner');
         const run = async (variant: string) =>
-          console.log(formatShow(await runExperiment({ root, experiment: definition.name, variant, profile, seed, overrides: values.set, force: values.force })));
+          console.log(formatShow(await runExperiment({ root, experiment: definition.name, variant, profile, seed, overrides: values.set, force: values.force }), codeStatus));
         if (!values.all) {
           await run(variants[0]);
           return 0;
@@ -109,14 +112,14 @@ export async function main(argv: string[]): Promise<number> {
         });
         // A damaged record file does not hide the others: it is listed by its path after them.
         const { records, damaged } = scanRecords(root);
-        console.log(formatResults(filterRecords(records, values)));
+        console.log(formatResults(filterRecords(records, values), codeStatus));
         if (damaged.length === 0) return 0;
         console.log(damaged.map((d) => `${d.runId}  damaged record: ${d.error}`).join('\n'));
         console.error(`sphereface: ${damaged.length} record file(s) cannot be read: ${damaged.map((d) => d.path).join(', ')}`);
         return 1;
       }
       case 'show':
-        console.log(formatShow(readRecord(root, required(rest[0], 'show needs a run ID'))));
+        console.log(formatShow(readRecord(root, required(rest[0], 'show needs a run ID')), codeStatus));
         return 0;
       case 'diff':
         console.log(formatDiff(readRecord(root, required(rest[0], 'diff needs two run IDs')), readRecord(root, required(rest[1], 'diff needs two run IDs'))));

@@ -2,7 +2,7 @@ import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { codeChanges, codeIdentity, importSpecifiers, moduleGraph, RUNNER_ENTRY } from './code-identity';
+import { codeChanges, codeIdentity, describeCodeStatus, importSpecifiers, moduleGraph, recordCodeStatus, RUNNER_ENTRY } from './code-identity';
 import { repositoryRoot } from './paths';
 
 const scratch = mkdtempSync(join(tmpdir(), 'sphereface-code-identity-'));
@@ -108,5 +108,27 @@ describe('the code identity of a run', () => {
     for (const pkg of ['common', 'data', 'eval', 'loss', 'models']) expect(graph.some((f) => f.startsWith(`libs/${pkg}/src/`)), pkg).toBe(true);
     expect(graph).toContain('libs/data/src/align-worker-main.ts');
     expect(graph.filter((f) => /\.test\.|\/testing\/|\/scripts\/|\.md$/.test(f))).toEqual([]);
+  });
+
+  it('tells a record made with the current code from one made with other code, naming the files, and from an older record', () => {
+    const copy = join(scratch, 'status');
+    cpSync(base, copy, { recursive: true });
+    const made = codeIdentity(copy, 'wasm');
+    const record = { identity: { backend: 'wasm', code: { hash: made.hash } }, codeFiles: made.files };
+    expect(recordCodeStatus(record, copy)).toEqual({ state: 'current', changed: [], added: [], removed: [] });
+    expect(describeCodeStatus(recordCodeStatus(record, copy))).toBe('made with the current code');
+
+    const later = join(scratch, 'status-later');
+    cpSync(base, later, { recursive: true });
+    writeFileSync(join(later, 'libs/loss/src/psi.ts'), 'export const psi = (m: number) => m * 4;');
+    const status = recordCodeStatus(record, later);
+    expect(status).toEqual({ state: 'changed', changed: ['libs/loss/src/psi.ts'], added: [], removed: [] });
+    expect(describeCodeStatus(status)).toBe('made with other code: 1 file(s) differ (libs/loss/src/psi.ts)');
+
+    const older = { identity: { backend: 'wasm', code: { treeHash: 'a'.repeat(40), diffHash: null } } };
+    expect(recordCodeStatus(older, later).state).toBe('unknown');
+    expect(describeCodeStatus({ state: 'changed', changed: ['a', 'b', 'c'], added: ['d'], removed: ['e'] }, 2)).toBe(
+      'made with other code: 5 file(s) differ (a, b and 3 more)',
+    );
   });
 });

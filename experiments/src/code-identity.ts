@@ -135,3 +135,37 @@ export function codeChanges(recorded: Record<string, string>, current: Record<st
   const removed = Object.keys(recorded).filter((p) => !(p in current));
   return { changed, added, removed };
 }
+
+/** How a record's code compares with the code here now. */
+export interface CodeStatus {
+  /** current: the same code identity; changed: other code, with the files that differ; unknown: a record made before code identities (whole-tree hashes). */
+  state: 'current' | 'changed' | 'unknown';
+  changed: string[];
+  added: string[];
+  removed: string[];
+}
+
+const currentIdentities = new Map<string, CodeIdentity>();
+
+/** The code status of a record against the working tree at `root` (the current identity is computed once per backend). */
+export function recordCodeStatus(record: { identity: { backend: string; code: object }; codeFiles?: Record<string, string> }, root: string): CodeStatus {
+  const key = `${root}\0${record.identity.backend}`;
+  let current = currentIdentities.get(key);
+  if (!current) {
+    current = codeIdentity(root, record.identity.backend);
+    currentIdentities.set(key, current);
+  }
+  if (!record.codeFiles) return { state: 'unknown', changed: [], added: [], removed: [] };
+  const changes = codeChanges(record.codeFiles, current.files);
+  const same = 'hash' in record.identity.code && record.identity.code.hash === current.hash;
+  return { state: same ? 'current' : 'changed', ...changes };
+}
+
+/** One line for people: whether a record's code is the current code, and if not, which files differ. */
+export function describeCodeStatus(status: CodeStatus, maxFiles = 6): string {
+  if (status.state === 'current') return 'made with the current code';
+  if (status.state === 'unknown') return 'made before per-file code identities: which files differ from the current code is unknown';
+  const files = [...status.changed, ...status.added.map((f) => `+${f}`), ...status.removed.map((f) => `−${f}`)];
+  const shown = files.slice(0, maxFiles).join(', ') + (files.length > maxFiles ? ` and ${files.length - maxFiles} more` : '');
+  return `made with other code: ${files.length} file(s) differ (${shown})`;
+}

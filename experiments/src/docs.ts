@@ -4,6 +4,7 @@ import { contentHash, writeFileAtomic } from '@sphereface/common';
 import { getExperiment, resolveConfig } from './definitions';
 import { listRecords, type RunRecord } from './record';
 import { reproductionReport } from './summary';
+import { recordCodeStatus } from './code-identity';
 
 export function reproductionReportPath(root: string): string {
   return join(root, 'docs', 'reproduction.md');
@@ -42,7 +43,7 @@ export async function writeReportFigures(root: string): Promise<string[]> {
 /** Regenerates docs/reproduction.md from the committed records; with `check`, only compares. */
 export function writeReproductionReport(root: string, options: { check?: boolean } = {}): { path: string; upToDate: boolean } {
   const path = reproductionReportPath(root);
-  const text = `${reproductionReport(listRecords(root))}\n`;
+  const text = `${reproductionReport(listRecords(root), undefined, (r) => recordCodeStatus(r, root))}\n`;
   const upToDate = existsSync(path) && readFileSync(path, 'utf8') === text;
   if (!options.check && !upToDate) {
     mkdirSync(dirname(path), { recursive: true });

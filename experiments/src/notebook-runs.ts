@@ -4,6 +4,7 @@ import type { Profile } from './config';
 import { listRecords, type RunRecord } from './record';
 import { runExperiment } from './runner';
 import { repositoryRoot } from './paths';
+import { describeCodeStatus, recordCodeStatus } from './code-identity';
 
 export interface EnsureRunsOptions {
   profile: Profile;
@@ -36,7 +37,7 @@ export async function ensureRuns(experiment: string, options: EnsureRunsOptions)
         .sort((a, b) => b.endedAt.localeCompare(a.endedAt))[0];
       const record = newest ?? (options.run === false ? undefined : await runExperiment({ root, experiment, variant, profile: options.profile, seed, log }));
       if (!record) throw new Error(`no ${options.profile} record of ${experiment}/${variant} seed ${seed}; run: sphereface run ${experiment} --variant ${variant} --profile ${options.profile} --seed ${seed}`);
-      console.log(`run:${record.runId} ${experiment}/${variant} seed ${seed}${newest ? ' (recorded)' : ''}`);
+      console.log(`run:${record.runId} ${experiment}/${variant} seed ${seed}${newest ? ` (recorded; ${describeCodeStatus(recordCodeStatus(record, root))})` : ''}`);
       out.push(record);
     }
   }

@@ -10,7 +10,11 @@ export const RECORD_SCHEMA = 'sphereface-ts/run-record@1';
 /** Everything that determines a run's result; its content hash is the run ID. */
 export interface RunIdentity {
   config: ExperimentConfig;
-  code: Pick<CodeVersion, 'treeHash' | 'diffHash'>;
+  /**
+   * The code identity's hash (code-identity.ts: the runner's module graph, the lockfile, the native addon's sources on
+   * native). Records made before it hold the git tree hashes of all of libs/ and experiments/src instead.
+   */
+  code: { hash: string } | Pick<CodeVersion, 'treeHash' | 'diffHash'>;
   /** Content hashes of the dataset views used (train view, LFW pairs view). */
   data: Record<string, string>;
   /** Backend name (numerics differ between backends). */
@@ -60,6 +64,8 @@ export interface RunRecord {
   notebooks?: string[];
   /** Present when a training health check stopped the run: it has a history but no evaluation. */
   failure?: RunFailure;
+  /** The files of the code identity with their (shortened) sha256, so `show` can say which files changed since. */
+  codeFiles?: Record<string, string>;
 }
 
 /** Why a run stopped (the trainer's TrainingHealthError). */
@@ -82,6 +88,7 @@ export function newRunRecord(args: {
   startedAt: Date;
   paper: RunRecord['paper'];
   overrides?: string[];
+  codeFiles: Record<string, string>;
   outcome: RunOutcome;
 }): RunRecord {
   const endedAt = new Date();
@@ -98,6 +105,7 @@ export function newRunRecord(args: {
     paper: args.paper,
     ...(args.overrides?.length ? { overrides: args.overrides } : {}),
     ...args.outcome,
+    codeFiles: args.codeFiles,
   };
 }
 

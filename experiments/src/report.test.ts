@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { citeBibtex, exportModelIndex, filterRecords, formatDiff, formatResults, formatShow } from './report';
 import { fakeRecord } from './testing/fake-record';
+import type { CodeStatus } from './code-identity';
+import type { RunRecord } from './record';
 
 describe('results, show, diff, cite, export', () => {
   const a = fakeRecord({ mean: 0.7512 });
@@ -19,6 +21,18 @@ describe('results, show, diff, cite, export', () => {
     const study = { ...fakeRecord({ seed: 2 }), overrides: ['trainer.iterations=300'] };
     expect(formatResults([study])).toMatch(/a-softmax-m4 \(--set\)[\s\S]*\(--set\): a run with changed profile settings/);
     expect(formatShow(study)).toContain('--set    trainer.iterations=300');
+  });
+
+  it('results and show say whether each record was made with the current code, and show names the files that differ', () => {
+    const status = (r: RunRecord): CodeStatus =>
+      r === a ? { state: 'current', changed: [], added: [], removed: [] } : { state: 'changed', changed: ['libs/loss/src/psi.ts'], added: [], removed: [] };
+    const lines = formatResults([a, b], status).split('\n');
+    expect(lines[0]).toMatch(/\bcode$/);
+    expect(lines[2]).toMatch(/ current$/);
+    expect(lines[3]).toMatch(/ changed \(1 files\)$/);
+    expect(lines.at(-1)).toContain('older = made before per-file code identities');
+    expect(formatShow(b, status)).toMatch(/^code .*; made with other code: 1 file\(s\) differ \(libs\/loss\/src\/psi\.ts\)$/m);
+    expect(formatShow(a, status)).toMatch(/^code .*; made with the current code$/m);
   });
 
   it('show names every protocol with its description', () => {

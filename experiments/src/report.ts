@@ -1,3 +1,4 @@
+import { describeCodeStatus, type CodeStatus } from './code-identity';
 import type { RunRecord } from './record';
 
 export const SPHEREFACE_BIBTEX = `@inproceedings{liu2017sphereface,
@@ -45,9 +46,14 @@ export function filterRecords(records: RunRecord[], filter: ResultsFilter): RunR
   });
 }
 
-export function formatResults(records: RunRecord[]): string {
+/** A record's code against the current code, for `results` (short) and `show` (with the files). */
+export type CodeStatusOf = (record: RunRecord) => CodeStatus;
+
+const CODE_STATE_SHORT: Record<CodeStatus['state'], string> = { current: 'current', changed: 'changed', unknown: 'older' };
+
+export function formatResults(records: RunRecord[], codeStatus?: CodeStatusOf): string {
   if (records.length === 0) return 'no run records match';
-  const rows = [['run', 'experiment', 'variant', 'profile', 'seed', 'model', 'LFW % (10-fold)', 'paper %', 'backend', 'date']];
+  const rows = [['run', 'experiment', 'variant', 'profile', 'seed', 'model', 'LFW % (10-fold)', 'paper %', 'backend', 'date', ...(codeStatus ? ['code'] : [])]];
   const sorted = [...records].sort((a, b) => a.startedAt.localeCompare(b.startedAt));
   for (const r of sorted) {
     const c = r.identity.config;
@@ -62,17 +68,25 @@ export function formatResults(records: RunRecord[]): string {
       r.paper ? r.paper.lfw.toFixed(2) : '—',
       r.identity.backend,
       r.startedAt.slice(0, 10),
+      ...(codeStatus ? [(({ state, changed, added, removed }) => (state === 'changed' ? `changed (${changed.length + added.length + removed.length} files)` : CODE_STATE_SHORT[state]))(codeStatus(r))] : []),
     ]);
   }
   const studies = records.some((r) => r.overrides?.length);
-  return table(rows) + (studies ? '\n(--set): a run with changed profile settings; `sphereface show <run>` lists them' : '');
+  const notes = [
+    ...(studies ? ['(--set): a run with changed profile settings; `sphereface show <run>` lists them'] : []),
+    ...(codeStatus
+      ? ['code: current = made with the code here now; changed = other code (`sphereface show <run>` names the files); older = made before per-file code identities']
+      : []),
+  ];
+  return table(rows) + notes.map((n) => `\n${n}`).join('');
 }
 
-export function formatShow(record: RunRecord): string {
+export function formatShow(record: RunRecord, codeStatus?: CodeStatusOf): string {
   const c = record.identity.config;
   const lines = [
     `run ${record.runId}: ${c.experiment}/${c.variant} (${c.profile} profile, seed ${c.seed})`,
-    `code     commit ${record.code.commit ?? 'unknown'}${record.code.dirty ? ` + uncommitted changes (diff ${record.code.diffHash?.slice(0, 12)})` : ''}`,
+    `code     commit ${record.code.commit ?? 'unknown'}${record.code.dirty ? ` + uncommitted changes (diff ${record.code.diffHash?.slice(0, 12)})` : ''}` +
+      (codeStatus ? `; ${describeCodeStatus(codeStatus(record), Number.POSITIVE_INFINITY)}` : ''),
     `backend  ${record.identity.backend}  node ${record.environment.node}  tfjs ${record.environment.tfjs}  ${record.environment.cpu.model} ×${record.environment.cpu.cores}`,
     `time     ${record.startedAt} → ${record.endedAt} (${record.seconds.toFixed(0)} s)`,
     `data     ${Object.entries(record.identity.data).map(([k, v]) => `${k} ${v.slice(0, 12)}`).join(', ')}`,

@@ -11,6 +11,7 @@ import { pairImages } from '@sphereface/data';
 import { evaluateLfwProtocols } from '@sphereface/eval';
 import { readArtifact } from './artifacts';
 import { dataViews } from './views';
+import { codeIdentity } from './code-identity';
 
 // End to end at the smoke profile: real CelebA training images and real LFW pairs from the data root.
 describe('sphereface run table3 --profile smoke', () => {
@@ -36,6 +37,11 @@ describe('sphereface run table3 --profile smoke', () => {
     expect(listRecordIds(root)).toContain(record.runId);
     const stored = readRecord(root, record.runId);
     expect(stored.runId).toBe(runIdOf(stored.identity));
+    // The run ID covers the code the run executes (not docs or tests), and the record names those files.
+    const code = codeIdentity(root, stored.identity.backend);
+    expect(stored.identity.code).toEqual({ hash: code.hash });
+    expect(stored.codeFiles).toEqual(code.files);
+    expect(Object.keys(stored.codeFiles!)).toEqual(expect.arrayContaining(['experiments/src/runner.ts', 'libs/loss/src/losses/a-softmax.ts', 'package-lock.json']));
     expect(stored.metrics.lfw.map((p) => p.protocol)).toEqual(['canonical', 'best-threshold', 'sum-fusion-l2', 'no-flip']);
     // The recorded protocol results are those of the recorded features: recomputed here from the lfw-features
     // artifact (checked against its sha256) and the LFW view, independently of the runner's evaluation stage.

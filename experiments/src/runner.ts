@@ -4,12 +4,12 @@ import { listModels, selectBackend, type BackendInfo } from '@sphereface/models'
 import { contentHash } from '@sphereface/common';
 import { assertWritable, writeArtifact, writeModelArtifacts } from './artifacts';
 import { validateConfig, type ExperimentConfig, type Profile } from './config';
-import { codeVersion } from './code-version';
+import { codeIdentity, describeCodeStatus, recordCodeStatus } from './code-identity';
 import { getExperiment, resolveConfig } from './definitions';
 import { evaluateLfw, trainingFeatureScore } from './evaluation';
 import { embedCrops, lfwFeatures } from './features';
 import { artifactsRoot } from './paths';
-import { isRecorded, newRunRecord, readRecord, recordPath, runIdOf, writeRecord, type RunIdentity, type RunOutcome, type RunRecord } from './record';
+import { isRecorded, listRecordIds, newRunRecord, readRecord, recordPath, runIdOf, writeRecord, type RunIdentity, type RunOutcome, type RunRecord } from './record';
 import { acquireRunLock } from './run-lock';
 import { LOCK_FILE, prepareRunFolder, setUpTraining, summariseHistory, train, trainingMetrics } from './training';
 import { dataViewHashes, dataViews, type DataViews } from './views';
@@ -35,6 +35,8 @@ interface Run {
   backend: BackendInfo;
   views: DataViews;
   identity: RunIdentity;
+  /** The code identity's files and hashes, kept in the record. */
+  codeFiles: Record<string, string>;
   runId: string;
   artifactsDir: string;
   runDir: string;
@@ -52,15 +54,12 @@ export async function runExperiment(options: RunOptions): Promise<RunRecord> {
 
   log(`[1/5] data views (${config.data.train.dataset}, LFW ${config.data.test.pairsPerFold * 10} pairs)`);
   const views = dataViews(config);
-  const identity: RunIdentity = {
-    config,
-    code: (({ treeHash, diffHash }) => ({ treeHash, diffHash }))(codeVersion(root)),
-    data: dataViewHashes(views),
-    backend: backend.tfBackend,
-  };
+  const code = codeIdentity(root, backend.tfBackend);
+  const identity: RunIdentity = { config, code: { hash: code.hash }, data: dataViewHashes(views), backend: backend.tfBackend };
   const runId = runIdOf(identity);
   const replay = recordedResult(options, runId, config, log);
   if (replay) return replay;
+  reportOtherRecords(root, runId, identity, log);
 
   const artifactsDir = artifactsRoot(root);
   const runDir = join(artifactsDir, runId);
@@ -72,7 +71,7 @@ export async function runExperiment(options: RunOptions): Promise<RunRecord> {
   try {
     if (lock.tookOver) log(`${lock.path}: the lock of process ${lock.tookOver.pid}, which is no longer running: taken over`);
     // Another process may have finished the run while this one waited for the lock.
-    const run: Run = { options, log, config, backend, views, identity, runId, artifactsDir, runDir };
+    const run: Run = { options, log, config, backend, views, identity, codeFiles: code.files, runId, artifactsDir, runDir };
     return recordedResult(options, runId, config, log) ?? (await trainAndRecord(run));
   } finally {
     lock.release();
@@ -93,6 +92,30 @@ function recordedResult(options: RunOptions, runId: string, config: ExperimentCo
   if (found.failure) throw new RunFailedError(found, recordPath(options.root, runId, config.profile), true);
   log(`run ${runId} is already recorded: replaying the recorded result (no training; --force re-runs it)`);
   return found;
+}
+
+/**
+ * Before training a run that is not recorded: say so when records of the same config exist under other IDs, and why
+ * they do not count (other code, and which files; other data; another backend).
+ */
+function reportOtherRecords(root: string, runId: string, identity: RunIdentity, log: (line: string) => void): void {
+  const config = contentHash(identity.config);
+  const others = listRecordIds(root).filter((id) => id !== runId);
+  for (const id of others) {
+    let other: RunRecord;
+    try {
+      other = readRecord(root, id);
+    } catch {
+      continue; // a damaged record is named where it is read for its own sake (results, show)
+    }
+    if (other.failure || contentHash(other.identity.config) !== config) continue;
+    const why = [
+      ...(other.identity.backend !== identity.backend ? [`backend ${other.identity.backend}`] : []),
+      ...(contentHash(other.identity.data) !== contentHash(identity.data) ? ['other data views'] : []),
+      ...(contentHash(other.identity.code) !== contentHash(identity.code) ? [describeCodeStatus(recordCodeStatus(other, root))] : []),
+    ];
+    log(`run ${id} has this config but is not this run (${why.join('; ')}): training anew`);
+  }
 }
 
 /** Steps 2–5, with the run's lock held: crops and models, training, features, evaluation and the record. */
@@ -138,9 +161,9 @@ async function trainAndRecord(run: Run): Promise<RunRecord> {
 }
 
 function writeRunRecord(run: Run, startedAt: Date, outcome: RunOutcome): { record: RunRecord; path: string } {
-  const { options, identity, runId, backend, log } = run;
+  const { options, identity, codeFiles, runId, backend, log } = run;
   const definition = getExperiment(options.experiment).variants.find((v) => v.name === options.variant);
-  const record = newRunRecord({ root: options.root, runId, identity, backend, startedAt, paper: definition?.paper ?? null, overrides: options.overrides, outcome });
+  const record = newRunRecord({ root: options.root, runId, identity, backend, startedAt, paper: definition?.paper ?? null, overrides: options.overrides, codeFiles, outcome });
   const path = writeRecord(options.root, record);
   log(`run record written: ${relative(options.root, path)} (content hash ${contentHash(record).slice(0, 12)})`);
   return { record, path };

@@ -1,3 +1,4 @@
+import type { CodeStatusOf } from './report';
 import { contentHash } from '@sphereface/common';
 import { EXPERIMENTS, getExperiment, profileBase } from './definitions';
 import type { RecordedProtocol, RunRecord } from './record';
@@ -100,7 +101,7 @@ export function comparisonMarkdown(experiment: string, summaries: VariantSummary
  * The reproduction report: one section per experiment from the records of the given profiles, made with the
  * profile's own settings; runs with `--set` overrides (studies, diagnostics) are listed apart.
  */
-export function reproductionReport(records: RunRecord[], profiles: readonly string[] = ['cpu', 'paper']): string {
+export function reproductionReport(records: RunRecord[], profiles: readonly string[] = ['cpu', 'paper'], codeStatus?: CodeStatusOf): string {
   const chosen = records.filter((r) => profiles.includes(r.identity.config.profile));
   const summaries = summarise(chosen.filter((r) => !r.overrides?.length && !r.failure));
   const link = (s: VariantSummary, id: string) => `[\`${id}\`](../experiments/records/${s.profile}/${id}.json)`;
@@ -138,6 +139,7 @@ export function reproductionReport(records: RunRecord[], profiles: readonly stri
     '',
     `Every number below comes from a run record in \`experiments/records/\` (profiles: ${profiles.join(', ')}). “Ours” is the mean ± sample std over seeds of the canonical SphereFace LFW protocol (the authors’ evaluation.m: 10 folds, flip-concatenated features, mean subtraction, threshold averaging); the other protocols are computed from the same features. The paper trained a 4- to 64-layer network on CASIA-WebFace (494k images, 10,575 identities) for 28,000 iterations of batch 512 on GPUs; the \`cpu\` profile runs on a 2-core CPU, so every row states what differs in scale. Reduced runs are not expected to reach the paper’s numbers; they show whether the trends hold.`,
     '',
+    ...(codeStatus ? [codeParagraph(chosen, codeStatus), ''] : []),
     ...sections.flatMap((s) => [s, '']),
     '### Figures',
     '',
@@ -150,4 +152,17 @@ export function reproductionReport(records: RunRecord[], profiles: readonly stri
     '![LFW accuracy of the table3 cpu runs under each protocol](figures/table3-protocols.png)',
     '',
   ].join('\n');
+}
+
+/** Which records were made with the code here now, and which files differ for the others (`sphereface show` has each run's). */
+function codeParagraph(records: RunRecord[], codeStatus: CodeStatusOf): string {
+  const statuses = records.map(codeStatus);
+  const count = (state: string) => statuses.filter((s) => s.state === state).length;
+  const files = new Map<string, number>();
+  for (const s of statuses) for (const f of [...s.changed, ...s.added, ...s.removed]) files.set(f, (files.get(f) ?? 0) + 1);
+  const listed = [...files.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  return [
+    `**Code.** A run ID covers the code the run executes (the runner's module graph, the lockfile, and the native addon's sources on the native backend), so commits to docs, tests or scripts keep it. Of the ${records.length} runs here, ${count('current')} were made with the current code, ${count('changed')} with other code, and ${count('unknown')} before per-file code identities were recorded (which files differ is unknown for those).`,
+    ...(listed.length ? [` Files that differ from the runs made with other code: ${listed.slice(0, 12).map(([f, n]) => `\`${f}\` (${n})`).join(', ')}${listed.length > 12 ? ` and ${listed.length - 12} more` : ''}.`] : []),
+  ].join('');
 }
