@@ -1,6 +1,8 @@
 import type { CodeStatusOf } from './report';
 import { contentHash } from '@sphereface/common';
-import { EXPERIMENTS, getExperiment, profileBase } from './definitions';
+import { compareSeedFoldAccuracies, pageTrendOverSeeds, type PairedDifference } from '@sphereface/eval';
+import { EXPERIMENTS, getExperiment, profileBase, resolveConfig } from './definitions';
+import type { Profile } from './config';
 import type { RecordedProtocol, RunRecord } from './record';
 
 /** Runs of one variant at one profile, pooled over seeds. */
@@ -14,6 +16,8 @@ export interface VariantSummary {
   protocols: Record<string, { mean: number; std: number | null; description: string }>;
   paper: { lfw: number; source: string } | null;
   record: RunRecord;
+  /** The canonical protocol's fold accuracies of each seed (for paired comparisons). */
+  canonicalFolds: Map<number, number[]>;
 }
 
 /** Runs pool over seeds only when everything else in their config is equal (override runs stay apart). */
@@ -38,7 +42,22 @@ export function summarise(records: RunRecord[]): VariantSummary[] {
       protocols[p.protocol] = { mean, std, description: p.description };
     }
     const c = first.identity.config;
-    return { experiment: c.experiment, variant: c.variant, profile: c.profile, runIds: runs.map((r) => r.runId), seeds: runs.map((r) => r.identity.config.seed), protocols, paper: first.paper, record: first };
+    const canonicalFolds = new Map<number, number[]>();
+    for (const r of runs) {
+      const folds = r.metrics.lfw.find((q) => q.protocol === 'canonical')?.foldAccuracies;
+      if (folds?.length) canonicalFolds.set(r.identity.config.seed, folds);
+    }
+    return {
+      experiment: c.experiment,
+      variant: c.variant,
+      profile: c.profile,
+      runIds: runs.map((r) => r.runId),
+      seeds: runs.map((r) => r.identity.config.seed),
+      protocols,
+      paper: first.paper,
+      record: first,
+      canonicalFolds,
+    };
   });
 }
 
@@ -94,7 +113,72 @@ export function comparisonMarkdown(experiment: string, summaries: VariantSummary
     }
   }
   const sources = definition.variants.filter((v) => v.paper).map((v) => `${v.name}: ${v.paper!.source}`);
-  return [`### ${definition.title}`, '', definition.description, '', ...rows, '', `Paper numbers: ${sources.join('; ') || 'none reported'}.`].join('\n');
+  const paired = pairedComparisonMarkdown(experiment, summaries);
+  return [`### ${definition.title}`, '', definition.description, '', ...rows, '', `Paper numbers: ${sources.join('; ') || 'none reported'}.`, ...(paired ? ['', paired] : [])].join(
+    '\n',
+  );
+}
+
+const signed = (v: number) => `${v >= 0 ? '+' : '−'}${Math.abs(v).toFixed(2)}`;
+const interval = (d: PairedDifference) => `${signed(d.mean)} [${signed(d.interval[0])}, ${signed(d.interval[1])}]`;
+const share = (v: number) => `${Math.round(100 * v)} %`;
+
+/**
+ * Paired comparisons of an experiment's variants against its baseline on the canonical protocol, per profile: per seed
+ * (the runs' 10-fold means; interval over seeds) and per fold (the same LFW fold of the same seed; interval over seeds ×
+ * folds), plus Page's trend test over the experiment's hypothesised order. Empty when there is nothing to pair.
+ */
+export function pairedComparisonMarkdown(experiment: string, summaries: VariantSummary[]): string {
+  const definition = getExperiment(experiment);
+  const comparison = definition.comparison;
+  if (!comparison) return '';
+  const out: string[] = [];
+  const profiles = [...new Set(summaries.filter((s) => s.experiment === experiment).map((s) => s.profile))].sort();
+  for (const profile of profiles) {
+    // The runs made with the profile's current settings (not older definitions of a variant, not --set studies).
+    const of = (variant: string) => {
+      const current = key({ identity: { config: resolveConfig(experiment, variant, profile as Profile, 0) } } as RunRecord);
+      return summaries.find((s) => s.experiment === experiment && s.profile === profile && s.variant === variant && key(s.record) === current && s.canonicalFolds.size > 0);
+    };
+    const baseline = of(comparison.baseline);
+    if (!baseline) continue;
+    const rows: string[] = [];
+    for (const variant of definition.variants.filter((v) => v.name !== comparison.baseline)) {
+      const treated = of(variant.name);
+      if (!treated) continue;
+      let c: ReturnType<typeof compareSeedFoldAccuracies<number>>;
+      try {
+        c = compareSeedFoldAccuracies(treated.canonicalFolds, baseline.canonicalFolds);
+      } catch {
+        continue; // no shared seed
+      }
+      const perSeed = c.perSeed ? `${interval(c.perSeed)} (${c.perSeed.n} seeds)` : `${signed(c.perFold.mean)}, 1 seed: no interval`;
+      const pf = c.perFold;
+      rows.push(`| ${variant.name} − ${comparison.baseline} | ${c.seeds.join(', ')} | ${perSeed} | ${interval(pf)} (${pf.n}) | ${share(pf.shareImproved)} / ${share(pf.shareTied)} / ${share(pf.shareWorsened)} |`);
+    }
+    if (rows.length) {
+      out.push(
+        `Paired differences on the canonical protocol (${profile} profile), in percentage points of LFW accuracy, with 95 % Student-t intervals: per seed, one difference per training seed (the two runs' 10-fold means; the interval is over seeds, so it reflects training-run variation); per fold, one difference per (seed, LFW fold) pair on the same fold of the same seed (the interval treats the folds as independent, so it reflects the spread over LFW's test folds for these trained models, not over training runs).`,
+        '',
+        '| comparison | seeds | per seed: mean [95 % CI] | per fold: mean [95 % CI] (pairs) | folds better / tied / worse |',
+        '|---|---|---|---|---|',
+        ...rows,
+      );
+    }
+    const trend = comparison.trend?.map(of);
+    if (trend && trend.every((s): s is VariantSummary => s !== undefined)) {
+      const t = pageTrendOverSeeds(trend.map((s) => s.canonicalFolds));
+      out.push(
+        '',
+        `Trend over ${comparison.trend!.join(' < ')} (${profile} profile): Page's L test on the per-seed canonical means, ranked within each seed (blocks = seeds ${t.seeds.join(', ')}${t.droppedSeeds.length ? `; seeds ${t.droppedSeeds.join(', ')} left out, not run for every variant` : ''}): L = ${t.L}, one-sided p = ${t.pValue.toPrecision(3)} (${t.method === 'exact' ? 'exact permutation distribution' : `normal approximation, z = ${t.z!.toFixed(2)}`}${t.tiedBlocks ? `; ${t.tiedBlocks} seed(s) with ties, mid-ranks` : ''}). With ${t.n} seed(s) and ${t.k} variants the smallest attainable p is ${(1 / factorial(t.k) ** t.n).toPrecision(3)}.`,
+      );
+    }
+  }
+  return out.join('\n');
+}
+
+function factorial(k: number): number {
+  return k <= 1 ? 1 : k * factorial(k - 1);
 }
 
 /**
