@@ -59,7 +59,7 @@ function lfwView(config: ExperimentConfig): LfwPairsWithData {
 export function dataViews(config: ExperimentConfig): DataViews {
   const [height, width] = config.data.crop;
   return {
-    align: { height, width, allowReflection: true },
+    align: { height, width, allowReflection: true, template: 'sphereface-96x112' },
     train: trainingView(config),
     lfw: config.evaluation.protocols.length > 0 ? lfwView(config) : null,
   };

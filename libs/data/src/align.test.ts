@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
-  type Affine, type Point, alignFace, alignmentTemplate, applyAffine, centreCrop, invertAffine,
-  SPHEREFACE_TEMPLATE_MATLAB, similarityTransform, warpAffine,
+  type Affine, type AlignmentTemplate, type AlignOptions, type Point, alignFace, alignmentRecord, alignmentTemplate, applyAffine, centreCrop,
+  defineTemplate, INSIGHTFACE_TEMPLATE, invertAffine, isDefaultTemplate, resolveAlign, resolveTemplate, SPHEREFACE_TEMPLATE,
+  SPHEREFACE_TEMPLATE_MATLAB, similarityTransform, TemplateError, templatePlacement, warpAffine,
 } from './align';
 import type { Image } from './image';
 import { mulberry32 } from '@sphereface/common';
@@ -117,7 +118,152 @@ describe('template', () => {
       expect(p[0]).toBeCloseTo((full[i][0] + 0.5) / 2 - 0.5, 12);
       expect(p[1]).toBeCloseTo((full[i][1] + 0.5) / 2 - 0.5, 12);
     });
-    expect(() => alignmentTemplate({ height: 112, width: 112 })).toThrow(/aspect ratio/);
+  });
+});
+
+/** The published numbers, typed in again here (not imported), so that a changed constant fails these tests. */
+const SPHEREFACE_MATLAB_96x112 = [[30.2946, 51.6963], [65.5318, 51.5014], [48.0252, 71.7366], [33.5493, 92.3655], [62.7299, 92.2041]];
+/** insightface python-package/insightface/utils/face_align.py, arcface_src (0-based, cv2.warpAffine). */
+const ARCFACE_SRC_112x112 = [[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366], [41.5493, 92.3655], [70.7299, 92.2041]];
+
+describe('alignment templates', () => {
+  it('has the two built-ins with their published coordinates: SphereFace (MATLAB, moved to 0-based) and insightface (0-based as published)', () => {
+    expect(SPHEREFACE_TEMPLATE).toMatchObject({ name: 'sphereface-96x112', width: 96, height: 112 });
+    expect(SPHEREFACE_TEMPLATE.points).toEqual(SPHEREFACE_MATLAB_96x112.map(([x, y]) => [x - 1, y - 1]));
+    expect(INSIGHTFACE_TEMPLATE).toMatchObject({ name: 'insightface-112x112', width: 112, height: 112 });
+    expect(INSIGHTFACE_TEMPLATE.points).toEqual(ARCFACE_SRC_112x112);
+    expect(resolveTemplate('insightface-112x112')).toBe(INSIGHTFACE_TEMPLATE);
+    expect(resolveTemplate(undefined)).toBe(SPHEREFACE_TEMPLATE);
+    // the default crop size is the template's own
+    expect(resolveAlign({ template: 'insightface-112x112' })).toMatchObject({ height: 112, width: 112, allowReflection: true });
+    expect(resolveAlign({})).toMatchObject({ height: 112, width: 96, template: SPHEREFACE_TEMPLATE });
+    expect(alignmentTemplate({ template: 'insightface-112x112' })).toEqual(ARCFACE_SRC_112x112);
+    // a copy of a built-in (e.g. one that went through a worker's structured clone) is that built-in
+    expect(resolveTemplate(structuredClone(SPHEREFACE_TEMPLATE) as AlignmentTemplate)).toBe(SPHEREFACE_TEMPLATE);
+    expect(isDefaultTemplate(JSON.parse(JSON.stringify(SPHEREFACE_TEMPLATE)))).toBe(true);
+    expect(isDefaultTemplate('insightface-112x112')).toBe(false);
+  });
+
+  it('scales a template to a crop of its aspect ratio about the crop edge', () => {
+    const s = 150 / 112;
+    alignmentTemplate({ template: 'insightface-112x112', height: 150, width: 150 }).forEach((p, i) => {
+      expect(p[0]).toBeCloseTo((ARCFACE_SRC_112x112[i][0] + 0.5) * s - 0.5, 10);
+      expect(p[1]).toBeCloseTo((ARCFACE_SRC_112x112[i][1] + 0.5) * s - 0.5, 10);
+    });
+    expect(templatePlacement(INSIGHTFACE_TEMPLATE, { height: 150, width: 150 })).toEqual({ scale: s, offsetX: 0, offsetY: 0 });
+  });
+
+  it('fits and centres a template in a crop of another aspect ratio (SphereFace at 150×150, at 112×112, at 96×96)', () => {
+    // 150×150: scale 150/112 (the height fits), the 96·150/112 = 128.6 px wide frame centred: 10.7 px on each side
+    const s = 150 / 112, ox = (150 - 96 * s) / 2;
+    expect(ox).toBeCloseTo(10.714, 3);
+    alignmentTemplate({ height: 150, width: 150 }).forEach((p, i) => {
+      expect(p[0]).toBeCloseTo((SPHEREFACE_MATLAB_96x112[i][0] - 1 + 0.5) * s - 0.5 + ox, 10);
+      expect(p[1]).toBeCloseTo((SPHEREFACE_MATLAB_96x112[i][1] - 1 + 0.5) * s - 0.5, 10);
+    });
+    // 112×112: SphereFace's frame centred (8 px each side) is insightface's template, but for the one-pixel origin
+    // difference: SphereFace's numbers are MATLAB 1-based, insightface's (the same numbers + 8 in x) OpenCV 0-based
+    alignmentTemplate({ height: 112, width: 112 }).forEach((p, i) => {
+      expect(p[0]).toBeCloseTo(ARCFACE_SRC_112x112[i][0] - 1, 10);
+      expect(p[1]).toBeCloseTo(ARCFACE_SRC_112x112[i][1] - 1, 10);
+    });
+    // 96×96: the height fits (scale 96/112), the frame is centred horizontally; nothing of it is cut off
+    const p96 = templatePlacement(SPHEREFACE_TEMPLATE, { height: 96, width: 96 });
+    expect(p96.scale).toBe(96 / 112);
+    expect(p96.offsetX).toBeCloseTo((96 - 96 * (96 / 112)) / 2, 12);
+    expect(p96.offsetY).toBe(0);
+  });
+
+  const user = defineTemplate({
+    name: 'tight-100x120', width: 100, height: 120, origin: 1,
+    points: [[32, 50], [70, 50], [51, 72], [36, 95], [66, 95]],
+  });
+
+  it('defines a user template from 5 points and a size (origin 1 moved to 0-based), recorded by name', () => {
+    expect(user).toEqual({ name: 'tight-100x120', width: 100, height: 120, points: [[31, 49], [69, 49], [50, 71], [35, 94], [65, 94]] });
+    expect(resolveTemplate(user)).toEqual(user);
+    expect(resolveAlign({ template: user })).toMatchObject({ height: 120, width: 100 });
+    const size = { height: 112, width: 96, allowReflection: true };
+    expect(alignmentRecord({ ...size, template: user })).toEqual({ ...size, template: user });
+    expect(alignmentRecord({ ...size, template: 'insightface-112x112' })).toEqual({ ...size, template: INSIGHTFACE_TEMPLATE });
+    // the default template is left out, so records made before templates were named keep their hashes
+    expect(alignmentRecord({ ...size, template: 'sphereface-96x112' })).toEqual(size);
+    expect(alignmentRecord({ ...size, template: SPHEREFACE_TEMPLATE })).toEqual(size);
+    expect(alignmentRecord(size)).toEqual(size);
+  });
+
+  it('rejects unusable templates with a TemplateError that names the template and the problem', () => {
+    const pts = SPHEREFACE_MATLAB_96x112.map(([x, y]) => [x - 1, y - 1] as Point);
+    const spec = { name: 'mine', width: 96, height: 112, points: pts };
+    const bad = (t: object, message: RegExp) => {
+      let err: unknown;
+      try {
+        defineTemplate({ ...spec, ...t });
+      } catch (e) {
+        err = e;
+      }
+      expect(err, JSON.stringify(t)).toBeInstanceOf(TemplateError);
+      expect((err as Error).name).toBe('TemplateError');
+      expect((err as Error).message, JSON.stringify(t)).toMatch(message);
+    };
+    bad({ points: pts.slice(0, 4) }, /^alignment template "mine": needs 5 points .*got 4 points/);
+    bad({ points: [...pts.slice(0, 4), [NaN, 3]] }, /point 5 must be \[x, y\] with two finite numbers/);
+    bad({ points: [...pts.slice(0, 4), [1, 2, 3]] }, /point 5 must be \[x, y\]/);
+    bad({ points: [...pts.slice(0, 4), ['62', 91]] }, /point 5 must be \[x, y\] with two finite numbers, got \["62",91\]/);
+    bad({ width: 60 }, /points outside its 60×112 frame .*right eye at \(64\.5, 50\.5\), right mouth corner at \(61\.7, 91\.2\)/);
+    bad({ points: pts.map(([x, y]) => [x, y + 30]) }, /points outside its 96×112 frame .*mouth corner/);
+    bad({ width: 0 }, /width must be a positive integer/);
+    bad({ height: 112.5 }, /height must be a positive integer/);
+    bad({ points: [[40, 50], [41, 50], ...pts.slice(2)] }, /degenerate points: the eyes are 1\.00 px apart/);
+    bad({ points: [[10, 10], [30, 30], [50, 50], [70, 70], [90, 90.5]] }, /degenerate points: the 5 points lie on a line/);
+    bad({ points: [pts[1], pts[0], ...pts.slice(2)] }, /the left eye \(point 1, x = 64\.5318\) must have a smaller x than the right eye/);
+    bad({ points: pts.map(([x, y]) => [x, 111 - y]) }, /the eyes \(points 1, 2\) must lie above the mouth corners/);
+    bad({ name: '' }, /^alignment template "": the name must be/);
+    bad({ name: 'my template' }, /the name must be 1–64 characters/);
+    bad({ origin: NaN }, /origin must be a finite number/);
+    bad({ name: 'sphereface-96x112', points: [...pts.slice(0, 4), [61.8, 91.2]] }, /^alignment template "sphereface-96x112": this is a built-in template's name, but the points or size differ/);
+    // a built-in's exact content under its own name is that built-in, not an error
+    expect(defineTemplate({ ...spec, name: 'sphereface-96x112', points: SPHEREFACE_MATLAB_96x112, origin: 1 })).toBe(SPHEREFACE_TEMPLATE);
+    // names and objects reach the same checks through AlignOptions
+    expect(() => resolveTemplate('arcface' as never)).toThrow(/alignment template "arcface": no built-in template has this name \(built-in: sphereface-96x112, insightface-112x112\); give your own as \{ name, points, width, height \}/);
+    expect(() => alignFace(ramp(4, 4, 3), pts, { template: { ...user, points: user.points.slice(1) } })).toThrow(TemplateError);
+    expect(() => resolveAlign({ height: 0 })).toThrow(/crop height must be a positive integer, got 0/);
+    expect(() => resolveAlign({ width: 95.5 })).toThrow(/crop width must be a positive integer, got 95.5/);
+  });
+
+  // Gaussian blobs at the landmarks of a rotated, scaled face; after alignment each blob's centroid sits at the point
+  // the template is documented to have in the crop (typed-in numbers and formulas, not alignmentTemplate).
+  const expected: [string, Partial<AlignOptions>, number, number, (i: number) => Point][] = [
+    ['SphereFace 112×96', {}, 112, 96, (i) => [SPHEREFACE_MATLAB_96x112[i][0] - 1, SPHEREFACE_MATLAB_96x112[i][1] - 1]],
+    ['insightface 112×112', { template: 'insightface-112x112' }, 112, 112, (i) => ARCFACE_SRC_112x112[i] as unknown as Point],
+    ['user 100×120 at its size', { template: user }, 120, 100, (i) => user.points[i]],
+    ['user 100×120 at 120×120 (fit and centre)', { template: user, height: 120, width: 120 }, 120, 120, (i) => [user.points[i][0] + 10, user.points[i][1]]],
+    ['SphereFace at 150×150 (fit and centre)', { height: 150, width: 150 }, 150, 150,
+      (i) => [(SPHEREFACE_MATLAB_96x112[i][0] - 0.5) * (150 / 112) - 0.5 + (150 - 96 * (150 / 112)) / 2, (SPHEREFACE_MATLAB_96x112[i][1] - 0.5) * (150 / 112) - 0.5]],
+  ];
+  it.each(expected)('alignFace puts the landmarks on the template points: %s', (_, opts, H, W, at) => {
+    // the face rotated by 0.2 rad and 1/0.55 times larger, centred in a 260×280 image
+    const T = similarity(0.2, 1 / 0.55, 0, 0);
+    const targets = [0, 1, 2, 3, 4].map(at);
+    const lm = targets.map(([x, y]) => applyAffine(T, [x - W / 2, y - H / 2])).map(([x, y]) => [x + 130, y + 140] as Point);
+    const SW = 260, SH = 280;
+    const data = new Uint8Array(SW * SH * 3);
+    for (let y = 0; y < SH; y++) for (let x = 0; x < SW; x++) {
+      const v = lm.reduce((s, [px, py]) => s + 250 * Math.exp(-((x - px) ** 2 + (y - py) ** 2) / (2 * 2.5 ** 2)), 0);
+      data.fill(Math.min(255, Math.round(v)), (y * SW + x) * 3, (y * SW + x) * 3 + 3);
+    }
+    const { image, fit } = alignFace({ width: SW, height: SH, channels: 3, data }, lm, opts);
+    expect([image.height, image.width]).toEqual([H, W]);
+    expect(fit.residual).toBeLessThan(1e-9);
+    for (const [tx, ty] of targets) {
+      let s = 0, sx = 0, sy = 0;
+      for (let j = Math.round(ty) - 7; j <= Math.round(ty) + 7; j++) for (let i = Math.round(tx) - 7; i <= Math.round(tx) + 7; i++) {
+        const v = image.data[(j * W + i) * 3];
+        s += v; sx += v * i; sy += v * j;
+      }
+      expect(Math.abs(sx / s - tx)).toBeLessThan(0.05);
+      expect(Math.abs(sy / s - ty)).toBeLessThan(0.05);
+    }
   });
 });
 

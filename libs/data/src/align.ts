@@ -1,4 +1,5 @@
 import type { Image } from './image';
+import { degenerateLandmarks, landmarksOutside } from './landmarks';
 
 /**
  * Coordinate convention used everywhere in this library: 0-based pixel coordinates with
@@ -25,22 +26,203 @@ export const SPHEREFACE_TEMPLATE_MATLAB: readonly Point[] = [
 export const TEMPLATE_HEIGHT = 112;
 export const TEMPLATE_WIDTH = 96;
 
+/**
+ * insightface's 5-point template for 112×112 crops (`arcface_src` in python-package/insightface/utils/face_align.py),
+ * in OpenCV's 0-based pixel coordinates, the convention insightface warps with (cv2.warpAffine): the same as this
+ * library's, so the numbers are used unchanged. They are the SphereFace numbers + 8 px in x.
+ */
+export const INSIGHTFACE_TEMPLATE_SRC: readonly Point[] = [
+  [38.2946, 51.6963],
+  [73.5318, 51.5014],
+  [56.0252, 71.7366],
+  [41.5493, 92.3655],
+  [70.7299, 92.2041],
+];
+
 export interface CropSize {
   height: number;
   width: number;
 }
 
 /**
- * The template in this library's 0-based convention for a crop of the given size. Sizes other
- * than 112×96 must keep its aspect ratio; the template is scaled about the crop's outer edge
- * (p' = (p + 0.5)·s − 0.5), so a 56×48 crop covers exactly the face region of the 112×96 one.
+ * A 5-point alignment template: where the landmarks (left eye, right eye, nose tip, left and right mouth corner,
+ * the left eye being the one with the smaller x) go in a `width` × `height` frame. `points` are in this library's
+ * 0-based convention (pixel centres at integers, the frame spans [−0.5, width − 0.5] × [−0.5, height − 0.5]).
+ * The name is recorded: it enters crop-cache keys and view hashes (for any template but the default).
  */
-export function alignmentTemplate(size: CropSize = { height: TEMPLATE_HEIGHT, width: TEMPLATE_WIDTH }): Point[] {
-  const s = size.width / TEMPLATE_WIDTH;
-  if (Math.abs(size.height / TEMPLATE_HEIGHT - s) > 1e-12) {
-    throw new Error(`crop ${size.height}x${size.width} does not have the template's 112x96 aspect ratio`);
+export interface AlignmentTemplate {
+  readonly name: string;
+  readonly points: readonly Point[];
+  readonly width: number;
+  readonly height: number;
+}
+
+/** A template that cannot be used, or a name that is not one; the message names the template and what to fix. */
+export class TemplateError extends Error {
+  constructor(
+    readonly template: string,
+    readonly reason: string,
+  ) {
+    super(`alignment template ${JSON.stringify(template)}: ${reason}`);
+    this.name = 'TemplateError';
   }
-  return SPHEREFACE_TEMPLATE_MATLAB.map(([x, y]) => [(x - 1 + 0.5) * s - 0.5, (y - 1 + 0.5) * s - 0.5] as const);
+}
+
+/** The specification of a user template; `origin` is the coordinate of the first pixel's centre in `points` (0, or 1 for MATLAB). */
+export interface TemplateSpec {
+  name: string;
+  points: readonly (readonly number[])[];
+  width: number;
+  height: number;
+  /** Default 0 (this library's and OpenCV's convention); 1 for MATLAB. Points are stored as p − origin. */
+  origin?: number;
+}
+
+const TEMPLATE_NAME = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$/;
+
+/** Why `t` does not have the shape of a template (sizes, 5 pairs of finite numbers), or null. */
+function shapeProblem(t: { points?: unknown; width?: unknown; height?: unknown }): string | null {
+  for (const [k, v] of [['width', t.width], ['height', t.height]] as const) {
+    if (!(typeof v === 'number' && Number.isInteger(v) && v > 0)) return `${k} must be a positive integer (pixels), got ${JSON.stringify(v)}`;
+  }
+  const points = t.points;
+  if (!Array.isArray(points) || points.length !== 5) {
+    const got = Array.isArray(points) ? `${points.length} points` : JSON.stringify(points);
+    return `needs 5 points [x, y] (left eye, right eye, nose tip, left mouth corner, right mouth corner), got ${got}`;
+  }
+  for (let k = 0; k < 5; k++) {
+    const p: unknown = points[k];
+    if (!(Array.isArray(p) && p.length === 2 && p.every((v) => typeof v === 'number' && Number.isFinite(v)))) {
+      return `point ${k + 1} must be [x, y] with two finite numbers, got ${JSON.stringify(p)}`;
+    }
+  }
+  return null;
+}
+
+/** Why a template with a valid shape (0-based points) cannot be used, or null. */
+function geometryProblem(t: AlignmentTemplate): string | null {
+  const { width: W, height: H, points: pts } = t;
+  const outside = landmarksOutside(pts, W, H);
+  if (outside) return `points outside its ${W}×${H} frame (x in [−0.5, ${W - 0.5}], y in [−0.5, ${H - 0.5}], 0-based): ${outside}`;
+  const degenerate = degenerateLandmarks(pts);
+  if (degenerate) return `degenerate points: ${degenerate}`;
+  if (!(pts[0][0] < pts[1][0])) {
+    return `the left eye (point 1, x = ${pts[0][0]}) must have a smaller x than the right eye (point 2, x = ${pts[1][0]}); points are [x, y] in the order left eye, right eye, nose tip, left mouth corner, right mouth corner`;
+  }
+  if (!((pts[0][1] + pts[1][1]) / 2 < (pts[3][1] + pts[4][1]) / 2)) {
+    return 'the eyes (points 1, 2) must lie above the mouth corners (points 4, 5): y grows downwards, points are [x, y]';
+  }
+  return null;
+}
+
+const nameOf = (name: unknown): string => (typeof name === 'string' ? name : JSON.stringify(name) ?? String(name));
+
+/** `t` checked and copied (frozen, exactly the four fields); a template equal to a built-in is that built-in. */
+function validated(t: AlignmentTemplate): AlignmentTemplate {
+  const name = nameOf(t.name);
+  if (typeof t.name !== 'string' || !TEMPLATE_NAME.test(t.name)) {
+    throw new TemplateError(name, 'the name must be 1–64 characters of letters, digits, ".", "_", "+", "-", starting with a letter or digit');
+  }
+  const problem = shapeProblem(t) ?? geometryProblem(t);
+  if (problem) throw new TemplateError(name, problem);
+  const copy: AlignmentTemplate = Object.freeze({
+    name: t.name,
+    points: Object.freeze(t.points.map(([x, y]) => Object.freeze([x, y] as const))),
+    width: t.width,
+    height: t.height,
+  });
+  if (!Object.hasOwn(BUILTIN_TEMPLATES, t.name)) return copy;
+  const builtin: AlignmentTemplate = BUILTIN_TEMPLATES[t.name as TemplateName];
+  if (!sameTemplate(copy, builtin)) {
+    throw new TemplateError(t.name, "this is a built-in template's name, but the points or size differ from it; give your template another name");
+  }
+  return builtin;
+}
+
+function sameTemplate(a: AlignmentTemplate, b: AlignmentTemplate): boolean {
+  return a.name === b.name && a.width === b.width && a.height === b.height && a.points.every((p, i) => p[0] === b.points[i][0] && p[1] === b.points[i][1]);
+}
+
+/**
+ * A user template from 5 points and a frame size, validated: 5 finite [x, y] points inside the frame, not degenerate
+ * (eyes at least 2 px apart, not on one line), left eye left of the right eye, eyes above the mouth corners.
+ * Throws a TemplateError naming the template and the problem.
+ */
+export function defineTemplate(spec: TemplateSpec): AlignmentTemplate {
+  const origin = spec.origin ?? 0;
+  const name = nameOf(spec.name);
+  if (!(typeof origin === 'number' && Number.isFinite(origin))) throw new TemplateError(name, `origin must be a finite number (0, or 1 for MATLAB), got ${origin}`);
+  const problem = shapeProblem(spec);
+  if (problem) throw new TemplateError(name, problem);
+  const points = spec.points.map(([x, y]) => [x - origin, y - origin] as const);
+  return validated({ name: spec.name, points, width: spec.width, height: spec.height });
+}
+
+/** The paper's template (SPHEREFACE_TEMPLATE_MATLAB) moved to 0-based coordinates by (x, y) → (x − 1, y − 1); the default. */
+export const SPHEREFACE_TEMPLATE: AlignmentTemplate = Object.freeze({
+  name: 'sphereface-96x112',
+  points: Object.freeze(SPHEREFACE_TEMPLATE_MATLAB.map(([x, y]) => Object.freeze([x - 1, y - 1] as const))),
+  width: TEMPLATE_WIDTH,
+  height: TEMPLATE_HEIGHT,
+});
+
+/** insightface's 112×112 template (INSIGHTFACE_TEMPLATE_SRC, 0-based as published). */
+export const INSIGHTFACE_TEMPLATE: AlignmentTemplate = Object.freeze({
+  name: 'insightface-112x112',
+  points: Object.freeze(INSIGHTFACE_TEMPLATE_SRC.map(([x, y]) => Object.freeze([x, y] as const))),
+  width: 112,
+  height: 112,
+});
+
+export const BUILTIN_TEMPLATES = {
+  'sphereface-96x112': SPHEREFACE_TEMPLATE,
+  'insightface-112x112': INSIGHTFACE_TEMPLATE,
+} as const satisfies Record<string, AlignmentTemplate>;
+export type TemplateName = keyof typeof BUILTIN_TEMPLATES;
+export const DEFAULT_TEMPLATE_NAME: TemplateName = 'sphereface-96x112';
+
+/**
+ * The template a name or object stands for: a built-in's name, or a template object (validated; one equal to a
+ * built-in resolves to it). Undefined is the default, SphereFace's. Throws a TemplateError otherwise.
+ */
+export function resolveTemplate(t: AlignmentTemplate | TemplateName | undefined): AlignmentTemplate {
+  if (t === undefined) return SPHEREFACE_TEMPLATE;
+  if (typeof t === 'string') {
+    if (Object.hasOwn(BUILTIN_TEMPLATES, t)) return BUILTIN_TEMPLATES[t];
+    throw new TemplateError(t, `no built-in template has this name (built-in: ${Object.keys(BUILTIN_TEMPLATES).join(', ')}); give your own as { name, points, width, height } (defineTemplate)`);
+  }
+  if (t === null || typeof t !== 'object') throw new TemplateError(String(t), 'a template is a built-in name or an object { name, points, width, height }');
+  return validated(t);
+}
+
+/** Whether `t` is the default template (SphereFace's), whose crops and hashes are those made before templates were named. */
+export function isDefaultTemplate(t: AlignmentTemplate | TemplateName | undefined): boolean {
+  return resolveTemplate(t) === SPHEREFACE_TEMPLATE;
+}
+
+/**
+ * Where the template frame lies in a crop: template point p goes to (p + 0.5)·scale − 0.5 + offset. A crop with the
+ * template's aspect ratio is the frame scaled about its outer edge (offsets 0). Any other crop holds the frame
+ * scaled to fit (scale = min(width/template width, height/template height)) and centred, with the margin on the
+ * longer side: the rule that relates the two built-ins (SphereFace's 96×112 frame centred in 112×112 is
+ * insightface's, up to the one-pixel origin difference of the two conventions).
+ */
+export function templatePlacement(template: AlignmentTemplate, size: CropSize): { scale: number; offsetX: number; offsetY: number } {
+  const sx = size.width / template.width, sy = size.height / template.height;
+  if (Math.abs(sy - sx) <= 1e-12) return { scale: sx, offsetX: 0, offsetY: 0 };
+  const scale = Math.min(sx, sy);
+  return { scale, offsetX: (size.width - template.width * scale) / 2, offsetY: (size.height - template.height * scale) / 2 };
+}
+
+/**
+ * The template's points, in this library's 0-based convention, for a crop of the given size (default: the
+ * template's own size) — see templatePlacement. For the default template at 112×96 these are the paper's points
+ * minus 1; a 56×48 crop covers exactly the face region of the 112×96 one.
+ */
+export function alignmentTemplate(opts: Partial<AlignOptions> = {}): Point[] {
+  const { template, height, width } = resolveAlign(opts);
+  const { scale: s, offsetX, offsetY } = templatePlacement(template, { height, width });
+  return template.points.map(([x, y]) => [(x + 0.5) * s - 0.5 + offsetX, (y + 0.5) * s - 0.5 + offsetY] as const);
 }
 
 export function applyAffine(m: Affine, [x, y]: Point): Point {
@@ -173,20 +355,56 @@ export function warpAffine(img: Image, srcToDst: Affine, size: CropSize): Image 
 export interface AlignOptions extends CropSize {
   /** cp2tform 'similarity' semantics (the authors' setting); default true. */
   allowReflection?: boolean;
+  /** The 5-point template: a built-in's name or a template object (defineTemplate); default 'sphereface-96x112'. */
+  template?: AlignmentTemplate | TemplateName;
 }
 
-export const DEFAULT_ALIGN: Required<AlignOptions> = { height: TEMPLATE_HEIGHT, width: TEMPLATE_WIDTH, allowReflection: true };
+export const DEFAULT_ALIGN: Required<AlignOptions> = { height: TEMPLATE_HEIGHT, width: TEMPLATE_WIDTH, allowReflection: true, template: DEFAULT_TEMPLATE_NAME };
+
+/** Alignment options with every field filled in and the template resolved (what workers receive). */
+export interface ResolvedAlign extends CropSize {
+  allowReflection: boolean;
+  template: AlignmentTemplate;
+}
+
+/**
+ * Fill in alignment options: the template (default SphereFace's), the crop size (default: the template's own
+ * size, so 112×96 for the default and 112×112 for insightface's), allowReflection (default true).
+ */
+export function resolveAlign(opts: Partial<AlignOptions> = {}): ResolvedAlign {
+  const template = resolveTemplate(opts.template);
+  const height = opts.height ?? template.height, width = opts.width ?? template.width;
+  for (const [k, v] of [['height', height], ['width', width]] as const) {
+    if (!(Number.isInteger(v) && v > 0)) throw new Error(`crop ${k} must be a positive integer, got ${v}`);
+  }
+  return { height, width, allowReflection: opts.allowReflection ?? true, template };
+}
+
+/**
+ * The alignment as it enters view hashes (datasetViewHash, pairsViewHash): the options as given, with the
+ * template resolved to { name, points, width, height }, and left out when it is the default one, so that views
+ * aligned with SphereFace's template keep the hashes (and run IDs) they had before templates were named.
+ */
+export function alignmentRecord(align: AlignOptions): Record<string, unknown> {
+  const { template, ...rest } = align;
+  if (template === undefined) return rest;
+  const t = resolveTemplate(template);
+  return t === SPHEREFACE_TEMPLATE ? rest : { ...rest, template: t };
+}
 
 export interface Aligned {
   image: Image;
   fit: SimilarityFit;
 }
 
-/** Warp a face so that its 5 landmarks (0-based, template order) best match the SphereFace template. */
+/**
+ * Warp a face so that its 5 landmarks (0-based, template order) best match the template (default SphereFace's)
+ * placed in the crop as templatePlacement says.
+ */
 export function alignFace(img: Image, landmarks: readonly Point[], opts: Partial<AlignOptions> = {}): Aligned {
-  const o = { ...DEFAULT_ALIGN, ...opts };
-  if (landmarks.length !== SPHEREFACE_TEMPLATE_MATLAB.length) {
-    throw new Error(`alignFace needs ${SPHEREFACE_TEMPLATE_MATLAB.length} landmarks, got ${landmarks.length}`);
+  const o = resolveAlign(opts);
+  if (landmarks.length !== o.template.points.length) {
+    throw new Error(`alignFace needs ${o.template.points.length} landmarks, got ${landmarks.length}`);
   }
   const fit = similarityTransform(landmarks, alignmentTemplate(o), { allowReflection: o.allowReflection });
   return { image: warpAffine(img, fit.transform, o), fit };

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { type AlignOptions, DEFAULT_ALIGN } from './align';
+import { type AlignOptions, resolveAlign } from './align';
 import type { CropSet } from './crop-cache';
 import type { IdentityDataset } from './datasets';
 import { DataError, type OnBad, type Skipped } from './errors';
@@ -120,7 +120,7 @@ export interface StreamOptions extends EpochOptions {
  * `prefetch` batches are always in preparation. The caller disposes each batch's tensors.
  */
 export async function* streamBatches(ds: IdentityDataset, o: StreamOptions): AsyncGenerator<CropBatch> {
-  const align = { ...DEFAULT_ALIGN, ...o.align };
+  const align = resolveAlign(o.align);
   const { order, flips } = epochPlan(ds.items.length, o);
   const ranges = batchRanges(order.length, o);
   const pool = o.pool ?? new CropPool(o.workers ?? 2);

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_ALIGN } from './align';
+import { DEFAULT_ALIGN, defineTemplate, INSIGHTFACE_TEMPLATE, SPHEREFACE_TEMPLATE, TemplateError } from './align';
+import { streamBatches } from './batches';
 import { cropCacheKey, loadCrops } from './crop-cache';
 import { loadAttFaces } from './datasets';
 import { sha256Hex } from '@sphereface/common';
@@ -108,4 +109,73 @@ describe('aligned-crop cache', () => {
     expect([r.data.length, r.height, r.width]).toEqual([4 * 56 * 48 * 3, 56, 48]);
     for (let i = 0; i < r.data.length; i += 3) expect(r.data[i + 1] === r.data[i] && r.data[i + 2] === r.data[i]).toBe(true);
   });
+
+  const user = defineTemplate({ name: 'user-100x120', width: 100, height: 120, points: [[31, 49], [69, 49], [50, 71], [35, 94], [65, 94]] });
+
+  it('keys on the template; the default template keeps the keys made before templates were named (pinned)', () => {
+    // a fixed item list (image hashes given, as from a manifest: no file is read)
+    const lm = (d: number) => [[30 + d, 50], [66, 51 + d], [48, 72], [34 + d, 92], [63, 92 - d]] as [number, number][];
+    const items = ['a', 'b', 'c'].map((c, i) => ({ rel: `x/${i}.jpg`, sha256: c.repeat(64), landmarks: lm([0, 0.5, 1.25][i]) }));
+    // computed with the code before templates were named (commit aefcf6e)
+    const pinned = 'd8cf9bb9f3c72c17501780a112e01c15aa7110398a3cfc92c521c7cd49e9d772';
+    const pinned56x48 = '3b8bf65d191b4607b61130e9a55675e72555ee975ac1861c6676e3fb81c0e2b2';
+    expect(cropCacheKey('/nowhere', items, DEFAULT_ALIGN)).toBe(pinned);
+    expect(cropCacheKey('/nowhere', items, {})).toBe(pinned);
+    expect(cropCacheKey('/nowhere', items, { template: SPHEREFACE_TEMPLATE })).toBe(pinned);
+    expect(cropCacheKey('/nowhere', items, { height: 112, width: 96, allowReflection: true, template: 'sphereface-96x112' })).toBe(pinned);
+    expect(cropCacheKey('/nowhere', items, { height: 56, width: 48 })).toBe(pinned56x48);
+    const keys = [
+      cropCacheKey('/nowhere', items, { template: 'insightface-112x112', height: 112, width: 96 }),
+      cropCacheKey('/nowhere', items, { template: 'insightface-112x112' }),
+      cropCacheKey('/nowhere', items, { height: 112, width: 112 }),
+      cropCacheKey('/nowhere', items, { template: user, height: 112, width: 96 }),
+      cropCacheKey('/nowhere', items, { template: { ...user, name: 'user-renamed' }, height: 112, width: 96 }),
+      cropCacheKey('/nowhere', items, { template: { ...user, points: [[31, 49], [69, 49], [50, 71], [35, 94], [65, 94.5]] }, height: 112, width: 96 }),
+    ];
+    expect(new Set([pinned, ...keys]).size).toBe(keys.length + 1);
+    // the name and the object of a built-in are one template
+    expect(cropCacheKey('/nowhere', items, { template: INSIGHTFACE_TEMPLATE })).toBe(keys[1]);
+    expect(() => cropCacheKey('/nowhere', items, { template: 'insightface' as never })).toThrow(TemplateError);
+  });
+
+  it('builds crops with any template on worker threads: the template travels to the workers', async () => {
+    const items = faces.items.slice(0, 6);
+    const inThread = (align: object) => items.map((it) => cropImage({ path: join(faces.imageDir, it.rel), landmarks: it.landmarks }, align));
+    const dir = newDir();
+    const cases = [
+      { template: 'insightface-112x112' as const }, // 112×112, the template's size
+      { height: 150, width: 150 }, // SphereFace, fitted and centred
+      { template: user, height: 150, width: 150 }, // a user template object, structured-cloned to the workers
+    ];
+    const sets = [];
+    for (const align of cases) {
+      const set = await loadCrops(faces.imageDir, items, { dir, workers: 1, align });
+      const { height, width } = { height: 112, width: 112, ...align };
+      expect([set.status, set.height, set.width, set.data.length]).toEqual(['miss', height, width, 6 * height * width * 3]);
+      expect(set.template.name).toBe(align.template === undefined ? 'sphereface-96x112' : typeof align.template === 'string' ? align.template : align.template.name);
+      expect(Buffer.compare(Buffer.from(set.data), Buffer.concat(inThread(align)))).toBe(0);
+      const hit = await loadCrops(faces.imageDir, items, { dir, workers: 0, align });
+      expect([hit.status, hit.key, hit.template]).toEqual(['hit', set.key, set.template]);
+      sets.push(set);
+    }
+    // different templates at one size give different crops and different files
+    expect(Buffer.compare(Buffer.from(sets[1].data), Buffer.from(sets[2].data))).not.toBe(0);
+    expect(new Set(sets.map((c) => c.file)).size).toBe(3);
+    // streamBatches: the same crops, normalised, with the template's size as the default crop size
+    const ds = { name: 'gen', imageDir: faces.imageDir, identities: ['id0', 'id1', 'id2', 'id3'], items, skipped: [], provenance: {} };
+    const pool = new CropPool(1);
+    try {
+      for await (const b of streamBatches(ds, { batchSize: 6, seed: 1, epoch: 0, shuffle: false, pool, align: { template: 'insightface-112x112' } })) {
+        expect(b.x.shape).toEqual([6, 112, 112, 3]);
+        const x = b.x.dataSync();
+        expect(Array.from(sets[0].data.subarray(0, 4000), (v) => (v - 127.5) / 128)).toEqual(Array.from(x.subarray(0, 4000)));
+        b.x.dispose(); b.labels.dispose();
+      }
+      await expect(pool.run([{ path: join(faces.imageDir, items[0].rel), landmarks: items[0].landmarks }], { ...DEFAULT_ALIGN, template: { ...user, points: [] } })).rejects.toThrow(
+        /crop worker failed: TemplateError: alignment template "user-100x120": needs 5 points/,
+      );
+    } finally {
+      await pool.close();
+    }
+  }, 60_000);
 });

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { type AlignOptions, DEFAULT_ALIGN, type Point, SPHEREFACE_TEMPLATE_MATLAB } from './align';
+import { type AlignmentTemplate, type AlignOptions, isDefaultTemplate, type Point, type ResolvedAlign, resolveAlign, SPHEREFACE_TEMPLATE_MATLAB } from './align';
 import { imageSha256 } from './datasets';
 import { DECODER_ID } from './decode';
 import { DataError, type OnBad, type Skipped } from './errors';
@@ -30,6 +30,8 @@ export interface CropSet {
   key: string;
   height: number;
   width: number;
+  /** The template the crops were aligned to (part of the key). */
+  template: AlignmentTemplate;
   /** kept.length × height × width × 3 bytes, RGB. */
   data: Uint8Array;
   /** Index in the input items of each stored crop. */
@@ -48,18 +50,21 @@ export interface CropSet {
  * template, crop size, reflection setting, decoder id and file format. Paths are not part of
  * it: the same bytes and points give the same crops wherever they live. The image hashes are the
  * manifest's (else the file is hashed); loadCrops writes a file only when the bytes it decoded have
- * exactly these hashes, so a key always names the bytes its crops were made from.
+ * exactly these hashes, so a key always names the bytes its crops were made from. The default
+ * template enters as SPHEREFACE_TEMPLATE_MATLAB, as it did before templates were named (so existing
+ * cache files stay valid); any other as its { name, points, width, height }.
  */
-export function cropCacheKey(imageDir: string, items: readonly CropItem[], align: Required<AlignOptions>): string {
-  return keyOf(items.map((it) => imageSha256(imageDir, it)), items, align);
+export function cropCacheKey(imageDir: string, items: readonly CropItem[], align: Partial<AlignOptions> = {}): string {
+  return keyOf(items.map((it) => imageSha256(imageDir, it)), items, resolveAlign(align));
 }
 
-function keyOf(hashes: readonly string[], items: readonly CropItem[], align: Required<AlignOptions>): string {
+function keyOf(hashes: readonly string[], items: readonly CropItem[], align: ResolvedAlign): string {
+  const { template, ...size } = align; // height, width, allowReflection
   return contentHash({
     format: FORMAT,
     images: items.map((it, i) => [hashes[i], it.landmarks]),
-    template: SPHEREFACE_TEMPLATE_MATLAB,
-    align,
+    template: isDefaultTemplate(template) ? SPHEREFACE_TEMPLATE_MATLAB : template,
+    align: size,
     decoder: DECODER_ID,
   });
 }
@@ -96,6 +101,7 @@ function decode(buf: Buffer, key: string): { header: Header; data: Uint8Array } 
 }
 
 export interface LoadCropsOptions {
+  /** Template (default SphereFace's), crop size (default the template's), reflection (default allowed). */
   align?: Partial<AlignOptions>;
   /** Folder for cache files; default <repo>/.cache/sphereface-data/crops. */
   dir?: string;
@@ -113,7 +119,7 @@ export interface LoadCropsOptions {
  * nothing is written, so a corrupted copy never leaves crops under the pristine image's key.
  */
 export async function loadCrops(imageDir: string, items: readonly CropItem[], opts: LoadCropsOptions = {}): Promise<CropSet> {
-  const align = { ...DEFAULT_ALIGN, ...opts.align };
+  const align = resolveAlign(opts.align);
   const expected = items.map((it) => imageSha256(imageDir, it));
   const key = keyOf(expected, items, align);
   const file = join(opts.dir ?? cacheDir('crops'), `${key}.bin`);
@@ -122,7 +128,7 @@ export async function loadCrops(imageDir: string, items: readonly CropItem[], op
     const got = decode(readFileSync(file), key);
     if (typeof got !== 'string') {
       const { header, data } = got;
-      return { key, height: header.height, width: header.width, data, kept: Int32Array.from(header.kept), skipped: header.skipped, status: 'hit', file };
+      return { key, height: header.height, width: header.width, template: align.template, data, kept: Int32Array.from(header.kept), skipped: header.skipped, status: 'hit', file };
     }
     corruption = got;
     rmSync(file, { force: true });
@@ -153,5 +159,5 @@ export async function loadCrops(imageDir: string, items: readonly CropItem[], op
     else throw new DataError(r.skipped.reason, r.skipped.file, r.skipped.line);
   });
   writeFileAtomic(file, encode({ key, height: align.height, width: align.width, kept, skipped }, data));
-  return { key, height: align.height, width: align.width, data, kept: Int32Array.from(kept), skipped, status: corruption ? 'rebuilt' : 'miss', corruption, file };
+  return { key, height: align.height, width: align.width, template: align.template, data, kept: Int32Array.from(kept), skipped, status: corruption ? 'rebuilt' : 'miss', corruption, file };
 }

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_ALIGN } from './align';
-import { datasetViewHash, loadAttFaces, loadCelebaSubset, parseKnownDuplicates, splitByIdentity } from './datasets';
+import { DEFAULT_ALIGN, defineTemplate, INSIGHTFACE_TEMPLATE, SPHEREFACE_TEMPLATE } from './align';
+import { datasetViewHash, type IdentityDataset, loadAttFaces, loadCelebaSubset, parseKnownDuplicates, splitByIdentity } from './datasets';
 import { datasetDir, KNOWN_FILES } from './paths';
 import { readManifest } from './manifest';
 import { dataRoot, haveDataset } from './test-data';
@@ -12,6 +12,42 @@ describe('known duplicates', () => {
     const tsv = ['sha256\timage_a\timage_b\tsame_identity', 'h1\t1/a\t2/b\tno', 'h2\t2/c\t3/d\tno', 'h3\t4/e\t4/f\tyes', 'h4\t5/g\t6/h\tno'].join('\n');
     expect(parseKnownDuplicates(tsv, 'd.tsv')).toEqual({ identities: ['2', '5'], files: ['4/f'] });
     expect(() => parseKnownDuplicates('h\nx\ty\n', 'd.tsv')).toThrow(/d\.tsv:2: expected sha256/);
+  });
+});
+
+describe('view hash and alignment template', () => {
+  // a small fixed view (image hashes given, as from a manifest: no file is read)
+  const lm = (d: number) => [[30 + d, 50], [66, 51 + d], [48, 72], [34 + d, 92], [63, 92 - d]] as [number, number][];
+  const items = [
+    { rel: 'A/A_0001.jpg', label: 0, identity: 'A', landmarks: lm(0), sha256: 'a'.repeat(64) },
+    { rel: 'A/A_0002.jpg', label: 0, identity: 'A', landmarks: lm(0.5), sha256: 'b'.repeat(64) },
+    { rel: 'B/B_0001.jpg', label: 1, identity: 'B', landmarks: lm(1.25), sha256: 'c'.repeat(64) },
+  ];
+  const ds: IdentityDataset = { name: 'fixed', imageDir: '/nowhere', identities: ['A', 'B'], items, skipped: [], provenance: { dataset: 'fixed' } };
+  const size = { height: 112, width: 96, allowReflection: true };
+
+  it('is unchanged for the default template (pinned: computed before templates were named, commit aefcf6e)', () => {
+    const pinned = '439155f430c4516ac5c8b645f6118cba8321d348f705ad748b5e9718579587b2';
+    expect(datasetViewHash(ds, DEFAULT_ALIGN)).toBe(pinned);
+    expect(datasetViewHash(ds, size)).toBe(pinned); // what the runner passed before
+    expect(datasetViewHash(ds, { ...size, template: 'sphereface-96x112' })).toBe(pinned);
+    expect(datasetViewHash(ds, { ...size, template: SPHEREFACE_TEMPLATE })).toBe(pinned);
+    expect(datasetViewHash(ds, { height: 56, width: 48, allowReflection: true, template: 'sphereface-96x112' })).toBe(
+      '60c7c4c0966ff6f422e56e3b6fcb525ba66710d7c9c52119911ffe99dd6a31ed', // the cpu profile's crop size
+    );
+  });
+
+  it('changes with the template, its points and its name', () => {
+    const user = defineTemplate({ name: 'mine', width: 96, height: 112, points: SPHEREFACE_TEMPLATE.points.map(([x, y]) => [x, y + 2]) });
+    const hashes = [
+      datasetViewHash(ds, size),
+      datasetViewHash(ds, { ...size, template: 'insightface-112x112' }),
+      datasetViewHash(ds, { ...size, template: user }),
+      datasetViewHash(ds, { ...size, template: { ...user, name: 'mine-2' } }),
+      datasetViewHash(ds, { ...size, template: { ...user, points: [...user.points.slice(0, 4), [61.7, 93.3]] } }),
+    ];
+    expect(new Set(hashes).size).toBe(hashes.length);
+    expect(datasetViewHash(ds, { ...size, template: INSIGHTFACE_TEMPLATE })).toBe(hashes[1]);
   });
 });
 

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type AlignOptions, type Point } from './align';
+import { type AlignOptions, alignmentRecord, type Point } from './align';
 import { DECODER_ID } from './decode';
 import { DataError, type OnBad, SkipLog, type Skipped } from './errors';
 import { contentHash, sha256Hex } from '@sphereface/common';
@@ -202,14 +202,16 @@ export function splitByIdentity(
 
 /**
  * Stable content hash of a dataset view (images by content, labels, landmarks, filters, and the
- * alignment and decoder that turn it into tensors), for experiment records.
+ * alignment and decoder that turn it into tensors), for experiment records. The alignment enters as
+ * alignmentRecord(align): a template other than the default is part of it, the default one is left out
+ * (so hashes made before templates were named still hold).
  */
 export function datasetViewHash(ds: IdentityDataset, align: AlignOptions): string {
   return contentHash({
     provenance: ds.provenance,
     identities: ds.identities,
     items: ds.items.map((it) => [it.rel, it.label, imageSha256(ds.imageDir, it), it.landmarks]),
-    align,
+    align: alignmentRecord(align),
     decoder: DECODER_ID,
   });
 }

@@ -5,6 +5,11 @@ export {
   SPHEREFACE_TEMPLATE_MATLAB, DEFAULT_ALIGN,
   alignFace, alignmentTemplate, applyAffine, centreCrop, similarityTransform, warpAffine,
 } from './align';
+export {
+  type AlignmentTemplate, type ResolvedAlign, type TemplateName, type TemplateSpec, TemplateError,
+  BUILTIN_TEMPLATES, INSIGHTFACE_TEMPLATE, INSIGHTFACE_TEMPLATE_SRC, SPHEREFACE_TEMPLATE,
+  alignmentRecord, defineTemplate, isDefaultTemplate, resolveAlign, resolveTemplate, templatePlacement,
+} from './align';
 export { type CropBatch, type EpochOptions, type StreamOptions, cropBatches, cropsToTensor, streamBatches } from './batches';
 export { type CropItem, type CropSet, type LoadCropsOptions, loadCrops } from './crop-cache';
 export {

@@ -1,14 +1,48 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { alignFace, alignmentTemplate, applyAffine, DEFAULT_ALIGN, similarityTransform } from './align';
+import { alignFace, alignmentTemplate, applyAffine, DEFAULT_ALIGN, defineTemplate, type Point, similarityTransform } from './align';
 import { decodeImageFile } from './decode';
 import { sha256Hex } from '@sphereface/common';
 import { LANDMARK_SOURCES, readLandmarks } from './landmarks';
-import { LFW_IMAGES, loadLfwPairs, pairImages, pairsViewHash, parsePeople } from './lfw';
+import { LFW_IMAGES, type LfwPairsWithData, loadLfwPairs, pairImages, pairsViewHash, parsePeople } from './lfw';
 import { readManifest } from './manifest';
 import { datasetDir, KNOWN_FILES } from './paths';
 import { dataRoot, haveDataset } from './test-data';
+
+describe('pairs view hash and alignment template', () => {
+  // a small fixed pairs view (image hashes given, as from a manifest: no file is read)
+  const lm = (d: number) => [[30 + d, 50], [66, 51 + d], [48, 72], [34 + d, 92], [63, 92 - d]] as Point[];
+  const rels = ['A/A_0001.jpg', 'A/A_0002.jpg', 'B/B_0001.jpg'];
+  const view: LfwPairsWithData = {
+    file: '/nowhere/pairs.txt', folds: 1, perFold: 1, skipped: [], datasetDir: '/nowhere', imageDir: '/nowhere/images_150',
+    pairs: [{ fold: 0, same: true, a: rels[0], b: rels[1], line: 2 }, { fold: 0, same: false, a: rels[0], b: rels[2], line: 3 }],
+    landmarks: { file: '/nowhere/lm.txt', entries: new Map(rels.map((r, i) => [r, { points: lm([0, 0.5, 1.25][i]), line: i + 1 }])), skipped: [] },
+    landmarkSource: LANDMARK_SOURCES.lfwMtcnn150,
+    imageSha256: new Map(rels.map((r, i) => [r, 'abc'[i].repeat(64)])),
+  };
+  const size = { height: 112, width: 96, allowReflection: true };
+
+  it('is unchanged for the default template (pinned: computed before templates were named, commit aefcf6e)', () => {
+    const pinned = 'a51f170104cc910c1c7166be342cc3cf015d8e96ad3f1835c3271258473e1225';
+    expect(pairsViewHash(view, DEFAULT_ALIGN)).toBe(pinned);
+    expect(pairsViewHash(view, size)).toBe(pinned); // what the runner passed before
+    expect(pairsViewHash(view, { ...size, template: 'sphereface-96x112' })).toBe(pinned);
+    expect(pairsViewHash(view, { height: 56, width: 48, allowReflection: true, template: 'sphereface-96x112' })).toBe(
+      'f0c33cc6a440c5d3f8e9375c1f11ea4739dc22d3e5a9e1d4439a72b0f812dcba', // the cpu profile's crop size
+    );
+  });
+
+  it('changes with the template', () => {
+    const user = defineTemplate({ name: 'mine', width: 96, height: 112, points: [[31, 49], [69, 49], [50, 71], [35, 94], [65, 94]] });
+    const hashes = [size, { ...size, template: 'insightface-112x112' as const }, { ...size, template: user }, { ...size, template: { ...user, name: 'other' } }]
+      .map((a) => pairsViewHash(view, a));
+    expect(new Set(hashes).size).toBe(4);
+  });
+});
+
+/** insightface python-package/insightface/utils/face_align.py, arcface_src (typed in again, not imported). */
+const ARCFACE_SRC_112x112 = [[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366], [41.5493, 92.3655], [70.7299, 92.2041]];
 
 describe.skipIf(!haveDataset('lfw'))('LFW on the shared data', () => {
   const dir = () => datasetDir('lfw', dataRoot);
@@ -135,6 +169,45 @@ describe.skipIf(!haveDataset('lfw'))('LFW on the shared data', () => {
       expect([img.width, img.height]).toEqual([150, 150]);
       expect(mean).toBeGreaterThan(20);
       expect(mean).toBeLessThan(235);
+    }
+  });
+
+  it('insightface template at 112×112: real LFW landmarks land on its points within the fit residual', () => {
+    const src = LANDMARK_SOURCES.lfwMtcnn150;
+    const table = readLandmarks(join(dir(), src.file), { origin: src.origin });
+    const rels = ['AJ_Cook/AJ_Cook_0001.jpg', 'George_W_Bush/George_W_Bush_0001.jpg', ...[...table.entries.keys()].slice(0, 4)];
+    for (const rel of rels) {
+      const points = table.entries.get(rel)!.points;
+      const img = decodeImageFile(join(dir(), LFW_IMAGES, rel));
+      const ins = alignFace(img, points, { template: 'insightface-112x112' });
+      expect([ins.image.width, ins.image.height]).toEqual([112, 112]);
+      expect(ins.fit.residual, rel).toBeLessThan(12); // √Σ of the 5 distances, px; LFW's p99 per point is under 10
+      points.forEach((p, k) => {
+        const [x, y] = applyAffine(ins.fit.transform, p);
+        expect(Math.hypot(x - ARCFACE_SRC_112x112[k][0], y - ARCFACE_SRC_112x112[k][1]), `${rel} point ${k + 1}`).toBeLessThanOrEqual(ins.fit.residual + 1e-9);
+      });
+      // insightface's points are SphereFace's 0-based ones moved by (+9, +1) (+8 in x, and the MATLAB origin):
+      // the same fit up to that translation, so the crop is the SphereFace crop moved by (9, 1) pixels
+      const sph = alignFace(img, points);
+      expect(ins.fit.residual).toBeCloseTo(sph.fit.residual, 9);
+      let equal = 0, n = 0, worst = 0;
+      for (let j = 1; j < 112; j++) for (let i = 9; i < 105; i++) for (let c = 0; c < 3; c++) {
+        const d = Math.abs(ins.image.data[(j * 112 + i) * 3 + c] - sph.image.data[((j - 1) * 96 + i - 9) * 3 + c]);
+        worst = Math.max(worst, d);
+        if (d === 0) equal++;
+        n++;
+      }
+      expect(worst, rel).toBeLessThanOrEqual(1);
+      expect(equal / n, rel).toBeGreaterThan(0.999);
+      // 150×150 with SphereFace's template: fitted and centred (scale 150/112, 10.7 px margins left and right)
+      const wide = alignFace(img, points, { height: 150, width: 150 });
+      const s = 150 / 112, ox = (150 - 96 * s) / 2;
+      expect(wide.fit.residual).toBeCloseTo(sph.fit.residual * s, 9);
+      points.forEach((p, k) => {
+        const [x, y] = applyAffine(wide.fit.transform, p);
+        const [mx, my] = [[30.2946, 51.6963], [65.5318, 51.5014], [48.0252, 71.7366], [33.5493, 92.3655], [62.7299, 92.2041]][k];
+        expect(Math.hypot(x - ((mx - 0.5) * s - 0.5 + ox), y - ((my - 0.5) * s - 0.5))).toBeLessThanOrEqual(wide.fit.residual + 1e-9);
+      });
     }
   });
 });

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { type AlignOptions } from './align';
+import { type AlignOptions, alignmentRecord } from './align';
 import type { CropItem } from './crop-cache';
 import { DECODER_ID } from './decode';
 import { DataError, type OnBad, SkipLog, type Skipped } from './errors';
@@ -187,13 +187,16 @@ export function pairImages(p: LfwPairsWithData): CropItem[] {
   });
 }
 
-/** Stable content hash of an LFW pairs view: the pairs, their images' hashes and landmarks, alignment, decoder. */
+/**
+ * Stable content hash of an LFW pairs view: the pairs, their images' hashes and landmarks, alignment (as
+ * alignmentRecord: a non-default template is part of it), decoder.
+ */
 export function pairsViewHash(p: LfwPairsWithData, align: AlignOptions): string {
   return contentHash({
     pairs: p.pairs.map((q) => [q.fold, q.same, q.a, q.b]),
     images: pairImages(p).map((it) => [it.rel, it.sha256 ?? null, it.landmarks]),
     landmarks: p.landmarkSource,
-    align,
+    align: alignmentRecord(align),
     decoder: DECODER_ID,
   });
 }

@@ -1,4 +1,4 @@
-import { type AlignOptions, alignFace, centreCrop, DEFAULT_ALIGN, type Point } from './align';
+import { type AlignOptions, alignFace, centreCrop, type Point, type ResolvedAlign, resolveAlign } from './align';
 import { decodeImageBytes, readImageFile } from './decode';
 import { DataError, type Skipped } from './errors';
 import { degenerateLandmarks, landmarksOutside } from './landmarks';
@@ -32,24 +32,29 @@ function checkLandmarks(task: CropTask, width: number, height: number): void {
   if (outside) bad(`landmarks of ${task.path} lie outside its ${width}×${height} image: ${outside} (0-based pixels)`);
 }
 
-function cropBytes(task: CropTask, bytes: Uint8Array, align: Required<AlignOptions>): Uint8Array {
+/** Images without landmarks are centre-cropped (the template does not apply to them). */
+function cropBytes(task: CropTask, bytes: Uint8Array, align: ResolvedAlign): Uint8Array {
   const img = decodeImageBytes(bytes, task.path);
   if (!task.landmarks) return centreCrop(img, align).data;
   checkLandmarks(task, img.width, img.height);
   return alignFace(img, task.landmarks, align).image.data;
 }
 
-export function cropImage(task: CropTask, align: Required<AlignOptions> = DEFAULT_ALIGN): Uint8Array {
-  return cropBytes(task, readImageFile(task.path), align);
+export function cropImage(task: CropTask, align: Partial<AlignOptions> = {}): Uint8Array {
+  return cropBytes(task, readImageFile(task.path), resolveAlign(align));
 }
 
-/** cropImage with bad input (DataError) returned as a result instead of thrown; the file is read once and hashed. */
-export function tryCropImage(task: CropTask, align: Required<AlignOptions>): CropResult {
+/**
+ * cropImage with bad input (DataError) returned as a result instead of thrown; the file is read once and hashed.
+ * An unusable template throws (a TemplateError, before any file is read): it is not bad input of one image.
+ */
+export function tryCropImage(task: CropTask, align: Partial<AlignOptions>): CropResult {
+  const resolved = resolveAlign(align);
   let sha256: string | undefined;
   try {
     const bytes = readImageFile(task.path);
     sha256 = sha256Hex(bytes);
-    return { ok: true, data: cropBytes(task, bytes, align), sha256 };
+    return { ok: true, data: cropBytes(task, bytes, resolved), sha256 };
   } catch (e) {
     if (!(e instanceof DataError)) throw e;
     return { ok: false, skipped: { file: e.file, line: e.line, reason: e.reason }, ...(sha256 ? { sha256 } : {}) };
