@@ -24,3 +24,4 @@ export { type LfwPair, type LfwPairsWithData, type LoadLfwPairsOptions, loadLfwP
 export { type ManifestReport, ManifestError, assertManifestOk, describeManifestProblem, verifyManifest } from './manifest';
 export { type DataRoot, type DatasetName, DATASET_NAMES, KNOWN_FILES, datasetDir, resolveDataRoot } from './paths';
 export { CropPool } from './worker-pool';
+export { type VerificationBin, readVerificationBin, verificationBinHash } from './verification-bin';
