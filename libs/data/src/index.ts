@@ -23,5 +23,11 @@ export { type LandmarkSource, LANDMARK_SOURCES, readLandmarks } from './landmark
 export { type LfwPair, type LfwPairsWithData, type LoadLfwPairsOptions, loadLfwPairs, pairImages, pairsViewHash, parsePairs, parsePeople } from './lfw';
 export { type ManifestReport, ManifestError, assertManifestOk, describeManifestProblem, verifyManifest } from './manifest';
 export { type DataRoot, type DatasetName, DATASET_NAMES, KNOWN_FILES, datasetDir, resolveDataRoot } from './paths';
+export {
+  type IRHeader, type IdentityRange, type LabelScan, type OpenRecordIoOptions, type PackHeader, type PackImage, type RawRecord,
+  type RecordIoErrorKind, type RecordIoImage, type RecordIoProperty, type RecordIoSummary, type UnpackedRecord,
+  InsightfaceRecBuilder, InsightfaceRecordIo, RECORDIO_MAGIC, RecordIoError, RecordIoFile, RecordIoWriter,
+  classLabel, frameRecord, openInsightfaceRecordIo, packRecord, unpackRecord,
+} from './recordio';
 export { CropPool } from './worker-pool';
 export { type VerificationBin, readVerificationBin, verificationBinHash } from './verification-bin';
