@@ -1,8 +1,8 @@
 import type { CodeStatusOf } from './report';
-import { contentHash } from '@sphereface/common';
-import { compareSeedFoldAccuracies, pageTrendOverSeeds, type PairedDifference } from '@sphereface/eval';
-import { EXPERIMENTS, getExperiment, profileBase, resolveConfig } from './definitions';
-import type { Profile } from './config';
+import type { PairedDifference } from '@sphereface/eval';
+import { pairedComparisons, poolKey } from './comparisons';
+import { figuresMarkdown } from './report-figures';
+import { EXPERIMENTS, getExperiment, profileBase } from './definitions';
 import type { RecordedProtocol, RunRecord } from './record';
 
 /** Runs of one variant at one profile, pooled over seeds. */
@@ -21,7 +21,7 @@ export interface VariantSummary {
 }
 
 /** Runs pool over seeds only when everything else in their config is equal (override runs stay apart). */
-const key = (r: RunRecord) => contentHash({ ...r.identity.config, seed: null });
+const key = (r: RunRecord) => poolKey(r.identity.config);
 
 /** Groups records by experiment, variant and profile; the newest record per seed counts. */
 export function summarise(records: RunRecord[]): VariantSummary[] {
@@ -126,36 +126,17 @@ const share = (v: number) => `${Math.round(100 * v)} %`;
 /**
  * Paired comparisons of an experiment's variants against its baseline on the canonical protocol, per profile: per seed
  * (the runs' 10-fold means; interval over seeds) and per fold (the same LFW fold of the same seed; interval over seeds ×
- * folds), plus Page's trend test over the experiment's hypothesised order. Empty when there is nothing to pair.
+ * folds), plus Page's trend test over the experiment's hypothesised order. Empty when there is nothing to pair. The
+ * runs compared are those of pairedComparisons (comparisons.ts), which the report's figures use too.
  */
 export function pairedComparisonMarkdown(experiment: string, summaries: VariantSummary[]): string {
-  const definition = getExperiment(experiment);
-  const comparison = definition.comparison;
-  if (!comparison) return '';
   const out: string[] = [];
-  const profiles = [...new Set(summaries.filter((s) => s.experiment === experiment).map((s) => s.profile))].sort();
-  for (const profile of profiles) {
-    // The runs made with the profile's current settings (not older definitions of a variant, not --set studies).
-    const of = (variant: string) => {
-      const current = key({ identity: { config: resolveConfig(experiment, variant, profile as Profile, 0) } } as RunRecord);
-      return summaries.find((s) => s.experiment === experiment && s.profile === profile && s.variant === variant && key(s.record) === current && s.canonicalFolds.size > 0);
-    };
-    const baseline = of(comparison.baseline);
-    if (!baseline) continue;
-    const rows: string[] = [];
-    for (const variant of definition.variants.filter((v) => v.name !== comparison.baseline)) {
-      const treated = of(variant.name);
-      if (!treated) continue;
-      let c: ReturnType<typeof compareSeedFoldAccuracies<number>>;
-      try {
-        c = compareSeedFoldAccuracies(treated.canonicalFolds, baseline.canonicalFolds);
-      } catch {
-        continue; // no shared seed
-      }
+  for (const { profile, baseline, rows: compared, trend } of pairedComparisons(experiment, summaries)) {
+    const rows = compared.map(({ variant, comparison: c }) => {
       const perSeed = c.perSeed ? `${interval(c.perSeed)} (${c.perSeed.n} seeds)` : `${signed(c.perFold.mean)}, 1 seed: no interval`;
       const pf = c.perFold;
-      rows.push(`| ${variant.name} − ${comparison.baseline} | ${c.seeds.join(', ')} | ${perSeed} | ${interval(pf)} (${pf.n}) | ${share(pf.shareImproved)} / ${share(pf.shareTied)} / ${share(pf.shareWorsened)} |`);
-    }
+      return `| ${variant} − ${baseline} | ${c.seeds.join(', ')} | ${perSeed} | ${interval(pf)} (${pf.n}) | ${share(pf.shareImproved)} / ${share(pf.shareTied)} / ${share(pf.shareWorsened)} |`;
+    });
     if (rows.length) {
       out.push(
         `Paired differences on the canonical protocol (${profile} profile), in percentage points of LFW accuracy, with 95 % Student-t intervals: per seed, one difference per training seed (the two runs' 10-fold means; the interval is over seeds, so it reflects training-run variation); per fold, one difference per (seed, LFW fold) pair on the same fold of the same seed (the interval treats the folds as independent, so it reflects the spread over LFW's test folds for these trained models, not over training runs).`,
@@ -165,12 +146,11 @@ export function pairedComparisonMarkdown(experiment: string, summaries: VariantS
         ...rows,
       );
     }
-    const trend = comparison.trend?.map(of);
-    if (trend && trend.every((s): s is VariantSummary => s !== undefined)) {
-      const t = pageTrendOverSeeds(trend.map((s) => s.canonicalFolds));
+    if (trend) {
+      const t = trend.result;
       out.push(
         '',
-        `Trend over ${comparison.trend!.join(' < ')} (${profile} profile): Page's L test on the per-seed canonical means, ranked within each seed (blocks = seeds ${t.seeds.join(', ')}${t.droppedSeeds.length ? `; seeds ${t.droppedSeeds.join(', ')} left out, not run for every variant` : ''}): L = ${t.L}, one-sided p = ${t.pValue.toPrecision(3)} (${t.method === 'exact' ? 'exact permutation distribution' : `normal approximation, z = ${t.z!.toFixed(2)}`}${t.tiedBlocks ? `; ${t.tiedBlocks} seed(s) with ties, mid-ranks` : ''}). With ${t.n} seed(s) and ${t.k} variants the smallest attainable p is ${(1 / factorial(t.k) ** t.n).toPrecision(3)}.`,
+        `Trend over ${trend.variants.join(' < ')} (${profile} profile): Page's L test on the per-seed canonical means, ranked within each seed (blocks = seeds ${t.seeds.join(', ')}${t.droppedSeeds.length ? `; seeds ${t.droppedSeeds.join(', ')} left out, not run for every variant` : ''}): L = ${t.L}, one-sided p = ${t.pValue.toPrecision(3)} (${t.method === 'exact' ? 'exact permutation distribution' : `normal approximation, z = ${t.z!.toFixed(2)}`}${t.tiedBlocks ? `; ${t.tiedBlocks} seed(s) with ties, mid-ranks` : ''}). With ${t.n} seed(s) and ${t.k} variants the smallest attainable p is ${(1 / factorial(t.k) ** t.n).toPrecision(3)}.`,
       );
     }
   }
@@ -225,15 +205,7 @@ export function reproductionReport(records: RunRecord[], profiles: readonly stri
     '',
     ...(codeStatus ? [codeParagraph(chosen, codeStatus), ''] : []),
     ...sections.flatMap((s) => [s, '']),
-    '### Figures',
-    '',
-    'Rendered by `npm run docs` with Debian’s chromium from the library functions and the table3 cpu records above.',
-    '',
-    '![ψ(θ) for m = 1…4](figures/psi.png)',
-    '![Decision regions of softmax, modified softmax and A-Softmax (Table 1)](figures/decision-regions.png)',
-    '![The smallest margin m*(θ12), measured from the decision rule](figures/margin-threshold.png)',
-    '![Training curves of the table3 cpu runs](figures/table3-training.png)',
-    '![LFW accuracy of the table3 cpu runs under each protocol](figures/table3-protocols.png)',
+    figuresMarkdown(summaries, 'cpu'),
     '',
   ].join('\n');
 }

@@ -40,25 +40,55 @@ export function trainingCurvesFigure(records: RecordLike[], metrics: string[] = 
   return { data, layout };
 }
 
-/** LFW accuracy of each run under each protocol, grouped by protocol, with the paper's value when given. */
+/**
+ * LFW accuracy of each run under each protocol: one point per run (colour = variant, symbol = seed) beside the
+ * other runs of the same protocol, with the run's std over the 10 folds as error bars; the y axis is zoomed to the
+ * runs (not 0–100 %), so that differences of a point show. The paper's value is drawn as a line when it falls in
+ * that range, and otherwise stated in a note (it would flatten the runs).
+ */
 export function protocolsFigure(records: RecordLike[], paper?: { lfw: number; label: string }): Figure {
   const protocols = [...new Set(records.flatMap((r) => r.metrics.lfw.map((p) => p.protocol)))];
-  const data: Array<Record<string, unknown>> = records.map((r, i) => ({
-    type: 'bar',
-    name: label(r),
-    x: protocols,
-    y: protocols.map((name) => 100 * (r.metrics.lfw.find((p) => p.protocol === name)?.mean ?? Number.NaN)),
-    error_y: { type: 'data', array: protocols.map((name) => 100 * (r.metrics.lfw.find((p) => p.protocol === name)?.std ?? 0)), visible: true },
-    marker: { color: PALETTE[i % PALETTE.length] },
-  }));
-  const layout = baseLayout('LFW accuracy by protocol (same features)', {
-    barmode: 'group',
-    xaxis: { ...AXIS, title: { text: 'protocol' } },
-    yaxis: { ...AXIS, title: { text: 'accuracy (%)' } },
+  const variants = [...new Set(records.map((r) => r.identity.config.variant))];
+  const seeds = [...new Set(records.map((r) => r.identity.config.seed))].sort((a, b) => a - b);
+  const symbols = ['circle', 'square', 'diamond', 'triangle-up', 'triangle-down', 'cross', 'x', 'star'];
+  const step = Math.min(0.8 / Math.max(records.length, 1), 0.12);
+  const values: number[] = [];
+  const data: Array<Record<string, unknown>> = records.map((r, i) => {
+    const entry = (name: string) => r.metrics.lfw.find((p) => p.protocol === name);
+    const y = protocols.map((name) => 100 * (entry(name)?.mean ?? Number.NaN));
+    const std = protocols.map((name) => 100 * (entry(name)?.std ?? 0));
+    y.forEach((v, p) => values.push(v - std[p], v + std[p]));
+    const v = variants.indexOf(r.identity.config.variant);
+    return {
+      type: 'scatter',
+      mode: 'markers',
+      name: label(r),
+      legendgroup: r.identity.config.variant,
+      x: protocols.map((_, p) => p + (i - (records.length - 1) / 2) * step),
+      y,
+      error_y: { type: 'data', array: std, visible: true, thickness: 1, width: 2, color: PALETTE[v % PALETTE.length] },
+      marker: { color: PALETTE[v % PALETTE.length], size: 8, symbol: symbols[seeds.indexOf(r.identity.config.seed) % symbols.length] },
+    };
+  });
+  const finite = values.filter((v) => Number.isFinite(v));
+  const lo = Math.min(...finite);
+  const hi = Math.max(...finite);
+  const pad = Math.max(0.06 * (hi - lo), 0.25);
+  const range = [lo - pad, hi + pad];
+  const layout = baseLayout('LFW accuracy by protocol (same features; error bars: std over the LFW folds)', {
+    xaxis: { ...AXIS, title: { text: 'protocol' }, tickvals: protocols.map((_, p) => p), ticktext: protocols, range: [-0.5, protocols.length - 0.5], zeroline: false },
+    yaxis: { ...AXIS, title: { text: 'LFW accuracy (%)' }, range, ticksuffix: ' %', zeroline: false },
   });
   if (paper) {
-    layout.shapes = [{ type: 'line', xref: 'paper', x0: 0, x1: 1, y0: paper.lfw, y1: paper.lfw, line: { color: '#444', dash: 'dash' } }];
-    layout.annotations = [{ xref: 'paper', x: 1, y: paper.lfw, text: paper.label, showarrow: false, xanchor: 'right', yanchor: 'bottom' }];
+    if (paper.lfw >= range[0] && paper.lfw <= range[1]) {
+      layout.shapes = [{ type: 'line', xref: 'paper', x0: 0, x1: 1, y0: paper.lfw, y1: paper.lfw, line: { color: '#444', dash: 'dash' } }];
+      layout.annotations = [{ xref: 'paper', x: 1, y: paper.lfw, text: paper.label, showarrow: false, xanchor: 'right', yanchor: 'bottom' }];
+    } else {
+      const where = paper.lfw > range[1] ? 'above' : 'below';
+      layout.annotations = [
+        { xref: 'paper', yref: 'paper', x: 1, y: where === 'above' ? 1 : 0, xanchor: 'right', yanchor: where === 'above' ? 'top' : 'bottom', showarrow: false, text: `${paper.label} (${where} this zoomed axis)`, font: { size: 12, color: '#444' }, bgcolor: 'rgba(255,255,255,0.85)' },
+      ];
+    }
   }
   return { data, layout };
 }
