@@ -24,9 +24,35 @@ export function currentVariantSummary(summaries: VariantSummary[], experiment: s
   );
 }
 
-/** One variant against the experiment's baseline, on the canonical protocol (differences in percentage points). */
+/**
+ * What the report compares, per experiment: `pairs` (treatment − control, paired by seed and LFW fold) and `trends`
+ * (variants in their hypothesised increasing order, for Page's test on the per-seed means). Kept here, not in the
+ * experiment definitions, because it is how results are read, not what a run executes (definitions.ts is part of
+ * every run's code identity).
+ */
+export const COMPARISONS: Readonly<Record<string, { pairs: ReadonlyArray<readonly [string, string]>; trends: ReadonlyArray<readonly string[]> }>> = {
+  table3: {
+    pairs: [1, 2, 3, 4].map((m) => [`a-softmax-m${m}`, 'softmax'] as const),
+    trends: [['a-softmax-m1', 'a-softmax-m2', 'a-softmax-m3', 'a-softmax-m4']],
+  },
+  losses: { pairs: ['softmax', 'normface', 'cosface', 'arcface'].map((v) => [v, 'a-softmax'] as const), trends: [] },
+  depth: {
+    pairs: [
+      ...[4, 10, 20].map((d) => [`sphereface${d}`, `sphereface${d}-softmax`] as const),
+      ...[10, 20].map((d) => [`sphereface${d}`, 'sphereface4'] as const),
+      ...[10, 20].map((d) => [`sphereface${d}-softmax`, 'sphereface4-softmax'] as const),
+    ],
+    trends: [
+      ['sphereface4', 'sphereface10', 'sphereface20'],
+      ['sphereface4-softmax', 'sphereface10-softmax', 'sphereface20-softmax'],
+    ],
+  },
+};
+
+/** One treatment against its control, on the canonical protocol (differences in percentage points). */
 export interface VariantComparison {
   variant: string;
+  control: string;
   comparison: SeedComparison<number>;
 }
 
@@ -34,44 +60,44 @@ export interface VariantComparison {
 export interface ProfileComparisons {
   experiment: string;
   profile: string;
-  baseline: string;
-  /** Variants in the experiment's order; those without current runs or without a seed shared with the baseline are absent. */
+  /** The pairs with current runs and a shared seed, in COMPARISONS order. */
   rows: VariantComparison[];
-  /** Page's trend test over the experiment's hypothesised order; null when a variant in it has no current runs. */
-  trend: { variants: string[]; result: PageTrendOverSeedsResult<number> } | null;
+  /** Page's trend tests over each hypothesised order whose variants all have current runs. */
+  trends: Array<{ variants: string[]; result: PageTrendOverSeedsResult<number> }>;
 }
 
 /**
- * Paired comparisons of an experiment's variants against its baseline, per profile (sorted), from the current runs
- * of each: per seed and per (seed, LFW fold) with compareSeedFoldAccuracies, and Page's trend test. A profile whose
- * baseline has no current runs is left out; empty when the experiment defines no comparison.
+ * Paired comparisons of an experiment's variants (COMPARISONS), per profile (sorted), from the current runs of each:
+ * per seed and per (seed, LFW fold) with compareSeedFoldAccuracies, and Page's trend tests. Profiles with nothing to
+ * compare are left out; empty when the experiment has no comparisons.
  */
 export function pairedComparisons(experiment: string, summaries: VariantSummary[]): ProfileComparisons[] {
-  const definition = getExperiment(experiment);
-  const comparison = definition.comparison;
+  const comparison = COMPARISONS[experiment];
   if (!comparison) return [];
+  const known = new Set(getExperiment(experiment).variants.map((v) => v.name));
+  for (const name of [...comparison.pairs.flat(), ...comparison.trends.flat()]) {
+    if (!known.has(name)) throw new Error(`COMPARISONS.${experiment} names '${name}', which is not a variant of ${experiment}`);
+  }
   const out: ProfileComparisons[] = [];
   const profiles = [...new Set(summaries.filter((s) => s.experiment === experiment).map((s) => s.profile))].sort();
   for (const profile of profiles) {
     const of = (variant: string) => currentVariantSummary(summaries, experiment, variant, profile);
-    const baseline = of(comparison.baseline);
-    if (!baseline) continue;
     const rows: VariantComparison[] = [];
-    for (const variant of definition.variants.filter((v) => v.name !== comparison.baseline)) {
-      const treated = of(variant.name);
-      if (!treated) continue;
+    for (const [variant, control] of comparison.pairs) {
+      const treated = of(variant);
+      const baseline = of(control);
+      if (!treated || !baseline) continue;
       try {
-        rows.push({ variant: variant.name, comparison: compareSeedFoldAccuracies(treated.canonicalFolds, baseline.canonicalFolds) });
+        rows.push({ variant, control, comparison: compareSeedFoldAccuracies(treated.canonicalFolds, baseline.canonicalFolds) });
       } catch {
         continue; // no shared seed
       }
     }
-    const trendRuns = comparison.trend?.map(of);
-    const trend =
-      comparison.trend && trendRuns && trendRuns.every((s): s is VariantSummary => s !== undefined)
-        ? { variants: comparison.trend, result: pageTrendOverSeeds(trendRuns.map((s) => s.canonicalFolds)) }
-        : null;
-    out.push({ experiment, profile, baseline: comparison.baseline, rows, trend });
+    const trends = comparison.trends.flatMap((order) => {
+      const runs = order.map(of);
+      return runs.every((s): s is VariantSummary => s !== undefined) ? [{ variants: [...order], result: pageTrendOverSeeds(runs.map((s) => s.canonicalFolds)) }] : [];
+    });
+    if (rows.length || trends.length) out.push({ experiment, profile, rows, trends });
   }
   return out;
 }

@@ -25,7 +25,7 @@ describe('the report figures’ data (the runs of the paired tables)', () => {
 
   it('forest rows are the paired comparisons, per seed and per fold, in percentage points', () => {
     const panels = forestPanels(summaries, 'smoke');
-    expect(panels.map((p) => p.title)).toEqual(['Table 3 — each variant − softmax', 'Depth study — each variant − sphereface4']);
+    expect(panels.map((p) => p.title)).toEqual(['Table 3 — paired differences', 'Depth study — paired differences']);
     const [t3, d] = panels;
     expect(t3.rows.map((r) => r.label)).toEqual(['a-softmax-m1 − softmax', 'a-softmax-m2 − softmax', 'a-softmax-m3 − softmax', 'a-softmax-m4 − softmax']);
     const m4 = t3.rows[3];

@@ -34,15 +34,15 @@ export function seedGroup(label: string, summary: VariantSummary): SeedGroup {
   return { label, seeds, values, mean: m, interval };
 }
 
-/** One forest panel per experiment with a comparison (its variants − its baseline) at `profile`; experiments without pairs are left out. */
+/** One forest panel per experiment with paired comparisons (treatment − control) at `profile`; experiments without pairs are left out. */
 export function forestPanels(summaries: VariantSummary[], profile: string): ForestPanel[] {
   return EXPERIMENTS.flatMap((e) =>
     pairedComparisons(e.name, summaries)
       .filter((c) => c.profile === profile && c.rows.length > 0)
       .map((c) => ({
-        title: `${e.title.split(':')[0]} — each variant − ${c.baseline}`,
-        rows: c.rows.map(({ variant, comparison }) => ({
-          label: `${variant} − ${c.baseline}`,
+        title: `${e.title.split(':')[0]} — paired differences`,
+        rows: c.rows.map(({ variant, control, comparison }) => ({
+          label: `${variant} − ${control}`,
           seeds: comparison.seeds.length,
           perSeed: comparison.perSeed ? { mean: comparison.perSeed.mean, interval: comparison.perSeed.interval, n: comparison.perSeed.n } : null,
           perFold: { mean: comparison.perFold.mean, interval: comparison.perFold.interval, n: comparison.perFold.n },

@@ -131,11 +131,11 @@ const share = (v: number) => `${Math.round(100 * v)} %`;
  */
 export function pairedComparisonMarkdown(experiment: string, summaries: VariantSummary[]): string {
   const out: string[] = [];
-  for (const { profile, baseline, rows: compared, trend } of pairedComparisons(experiment, summaries)) {
-    const rows = compared.map(({ variant, comparison: c }) => {
+  for (const { profile, rows: compared, trends } of pairedComparisons(experiment, summaries)) {
+    const rows = compared.map(({ variant, control, comparison: c }) => {
       const perSeed = c.perSeed ? `${interval(c.perSeed)} (${c.perSeed.n} seeds)` : `${signed(c.perFold.mean)}, 1 seed: no interval`;
       const pf = c.perFold;
-      return `| ${variant} − ${baseline} | ${c.seeds.join(', ')} | ${perSeed} | ${interval(pf)} (${pf.n}) | ${share(pf.shareImproved)} / ${share(pf.shareTied)} / ${share(pf.shareWorsened)} |`;
+      return `| ${variant} − ${control} | ${c.seeds.join(', ')} | ${perSeed} | ${interval(pf)} (${pf.n}) | ${share(pf.shareImproved)} / ${share(pf.shareTied)} / ${share(pf.shareWorsened)} |`;
     });
     if (rows.length) {
       out.push(
@@ -146,7 +146,7 @@ export function pairedComparisonMarkdown(experiment: string, summaries: VariantS
         ...rows,
       );
     }
-    if (trend) {
+    for (const trend of trends) {
       const t = trend.result;
       out.push(
         '',
