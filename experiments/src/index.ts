@@ -10,3 +10,4 @@ export { reproductionReportPath, writeReproductionReport } from './docs';
 export { ensureRuns, type EnsureRunsOptions } from './notebook-runs';
 export { runExperiment, RunFailedError, type RunOptions } from './runner';
 export { readArtifact } from './artifacts';
+export { meanSubtractionLine, protocolStepsMarkdown, runFlipPairFeatures, runProtocolSteps, type LabelledAnalysis, type RunProtocolSteps } from './protocol-steps';
