@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { main } from './cli';
 
-const COMMANDS = ['run', 'list', 'results', 'show', 'diff', 'cite', 'export', 'report'];
+const COMMANDS = ['run', 'sweep', 'list', 'results', 'show', 'diff', 'cite', 'export', 'report'];
 
 function capture() {
   const out: string[] = [];
@@ -31,6 +31,14 @@ describe('sphereface --help', () => {
     const io = capture();
     await main(['run', '-h']);
     for (const option of ['--variant', '--all', '--profile', '--seed', '--set', '--force']) expect(io.out()).toContain(option);
+  });
+
+  it('documents each option that `sweep` accepts, and `sweep status`', async () => {
+    const io = capture();
+    await main(['sweep', '--help']);
+    for (const option of ['--variants', '--all', '--seeds', '--profile', '--set', '--engine', '--parallel', '--partition', '--gres', '--time', '--mem', '--cpus-per-task', '--account', '--dry-run', 'status [<job>]']) {
+      expect(io.out()).toContain(option);
+    }
   });
 
   it('answers an unknown command with the usage and exit 2', async () => {

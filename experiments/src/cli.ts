@@ -22,6 +22,30 @@ const COMMANDS: Record<string, { synopsis: string; help: string }> = {
   --set path=value    change one config field, e.g. --set trainer.iterations=200 (recorded; changes the run ID)
   --force             train again from scratch even when the run ID is recorded (earlier attempts' checkpoints and log go)`,
   },
+  sweep: {
+    synopsis:
+      '<experiment> [--variants a,b | --all] [--seeds 0-4] [--profile P] [--set path=value ...] --engine slurm|local [--parallel N] ' +
+      '[--partition P] [--account A] [--time T] [--mem M] [--cpus-per-task N] [--gres G] [--dry-run]  |  sweep status [<job>]',
+    help: `run a grid (variants × seeds) as one Slurm array job or here; recorded run IDs are skipped
+
+  <experiment>        table3, losses, depth or toy
+  --variants a,b      the variants (default: the experiment's default variant)
+  --all               every variant
+  --seeds 0-4         the seeds: a range, a list (0,2,5) or both (default 0)
+  --profile P         smoke, cpu (default) or paper
+  --set path=value    change one config field in every cell (recorded; changes the run IDs)
+  --engine slurm      write one sbatch array job, a task per cell that is not recorded (nor queued by an earlier
+                      sweep), each running \`sphereface run\` with this artifacts folder, records folder and data
+                      root; submit it and print the job ID and how to watch it
+  --engine local      run the cells here, one at a time or --parallel N at once
+  --parallel N        local: runs at once; slurm: at most N tasks of the array at once (--array=0-n%N)
+  --partition, --account, --time, --mem, --cpus-per-task, --gres
+                      passed to sbatch as #SBATCH lines
+  --dry-run           write the sweep and its job script, submit or run nothing
+  status [<job>]      each cell of a sweep (by job ID or sweep ID; default the newest): recorded, failed (the
+                      health check's diagnosis or the task's exit and error), running, pending, or stopped
+                      (cancelled, preempted, timed out: submitting the sweep again resumes it from its checkpoint)`,
+  },
   list: { synopsis: '', help: 'the experiments and their variants' },
   results: {
     synopsis: '[--experiment E] [--variant V] [--profile P]',
@@ -100,6 +124,8 @@ export async function main(argv: string[]): Promise<number> {
         console.error(`sphereface: ${failures.length} of ${variants.length} variants failed:\n${failures.join('\n')}`);
         return 1;
       }
+      case 'sweep':
+        return await sweepCommand(root, rest);
       case 'list':
         for (const e of EXPERIMENTS) {
           console.log(`${e.name.padEnd(8)} ${e.title}\n         variants: ${e.variants.map((v) => v.name).join(', ')} (default ${e.defaultVariant})`);
@@ -168,6 +194,72 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 class UsageError extends Error {}
+
+async function sweepCommand(root: string, args: string[]): Promise<number> {
+  const { sweep, sweepStatus, formatSweepStatus, parseSeeds } = await import('./sweep');
+  if (args[0] === 'status') {
+    const { positionals } = parseArgs({ args: args.slice(1), allowPositionals: true, options: {} });
+    if (positionals.length > 1) throw new UsageError('sweep status takes at most one job ID or sweep ID');
+    const status = sweepStatus(root, positionals[0]);
+    console.log(formatSweepStatus(status));
+    return 0;
+  }
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      variants: { type: 'string' },
+      all: { type: 'boolean', default: false },
+      seeds: { type: 'string', default: '0' },
+      profile: { type: 'string', default: 'cpu' },
+      set: { type: 'string', multiple: true, default: [] },
+      engine: { type: 'string' },
+      parallel: { type: 'string' },
+      partition: { type: 'string' },
+      account: { type: 'string' },
+      time: { type: 'string' },
+      mem: { type: 'string' },
+      'cpus-per-task': { type: 'string' },
+      gres: { type: 'string' },
+      'dry-run': { type: 'boolean', default: false },
+    },
+  });
+  if (positionals.length !== 1) throw new UsageError('sweep needs exactly one experiment name (or `sweep status [<job>]`)');
+  if (values.engine !== 'slurm' && values.engine !== 'local') throw new UsageError('sweep needs --engine slurm or --engine local');
+  if (values.all && values.variants) throw new UsageError('sweep takes --variants or --all, not both');
+  const profile = values.profile as Profile;
+  if (!PROFILES.includes(profile)) throw new UsageError(`--profile must be one of ${PROFILES.join(', ')}`);
+  const parallel = values.parallel === undefined ? undefined : Number(values.parallel);
+  if (parallel !== undefined && (!Number.isInteger(parallel) || parallel < 1)) throw new UsageError('--parallel must be an integer ≥ 1');
+  let seeds: number[];
+  try {
+    seeds = parseSeeds(values.seeds);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const result = await sweep({
+    root,
+    experiment: positionals[0],
+    variants: values.variants ? values.variants.split(',').map((v) => v.trim()).filter(Boolean) : [],
+    all: values.all,
+    seeds,
+    profile,
+    overrides: values.set,
+    engine: values.engine,
+    parallel,
+    dryRun: values['dry-run'],
+    slurm: {
+      partition: values.partition,
+      account: values.account,
+      time: values.time,
+      mem: values.mem,
+      cpusPerTask: values['cpus-per-task'],
+      gres: values.gres,
+    },
+  });
+  if (values.engine === 'local' && result.manifest && !values['dry-run']) console.log(formatSweepStatus(sweepStatus(root, result.manifest.id)));
+  return result.failed.length === 0 ? 0 : 1;
+}
 
 function required(value: string | undefined, message: string): string {
   if (!value) throw new UsageError(message);
