@@ -256,6 +256,10 @@ export async function sweep(options: SweepOptions): Promise<SweepResult> {
   const label = `${grid[0].experiment} at the ${options.profile} profile (${[...new Set(grid.map((c) => c.variant))].length} variant(s) × ${options.seeds.length} seed(s))`;
   log(`sweep of ${label}: ${cells.length} cell(s), ${recorded} recorded, ${cells.length - recorded - toRun.length} queued in earlier jobs, ${toRun.length} to run`);
   for (const c of cells.filter((c) => c.skipped && c.skipped !== 'recorded')) log(`  ${c.variant} seed ${c.seed} (run ${c.runId}): ${c.skipped}`);
+  for (const cell of toRun) {
+    const warning = leftLock(artifactsRoot(root), cell.runId);
+    if (warning) log(`warning: ${cell.variant} seed ${cell.seed}: ${warning}`);
+  }
   if (toRun.length === 0) {
     log(`nothing to ${options.engine === 'slurm' ? 'submit' : 'run'}: every cell is recorded${recorded < cells.length ? ' or queued' : ''}`);
     return { manifest: null, cells, jobId: null, failed: [] };
@@ -304,6 +308,27 @@ export async function sweep(options: SweepOptions): Promise<SweepResult> {
   }
   const failed = await runLocally(manifest, options.parallel ?? 1, log);
   return { manifest, cells, jobId: null, failed };
+}
+
+/**
+ * The lock a killed or preempted attempt left in the run's artifacts folder (run-lock.ts), which no job of a sweep
+ * here is running. On the host that wrote it the next attempt takes it over once its process is gone; from another
+ * node it cannot be checked, so the task there would be refused until it is deleted.
+ */
+function leftLock(artifacts: string, runId: string): string | null {
+  const path = join(artifacts, runId, 'run.lock');
+  if (!existsSync(path)) return null;
+  let holder: { pid?: number; host?: string; since?: string } = {};
+  try {
+    holder = JSON.parse(readFileSync(path, 'utf8'));
+  } catch {
+    // unreadable: the runner treats it as stale
+  }
+  return (
+    `run ${runId} has a lock left by process ${holder.pid ?? '?'} on ${holder.host ?? '?'} (since ${holder.since ?? '?'}): ${path}. ` +
+    `A task on ${holder.host ?? 'that host'} takes it over once that process is gone; a task on another node is refused ` +
+    `while it exists, so if that process is no longer running anywhere, delete the lock`
+  );
 }
 
 /** Runs the sweep's cells on this machine, `parallel` at a time, each as its own `sphereface run` process. */
