@@ -13,7 +13,7 @@ import { startSlurmCluster, type SlurmCluster } from './testing/slurm-cluster';
 // Slurm cannot start, the tests are skipped with the reason (the daemons' logs); under CI=true they fail with it.
 const root = repositoryRoot();
 const BIN = join(root, 'experiments', 'bin', 'sphereface.mjs');
-const scratchRoot = mkdtempSync(join(tmpdir(), 'sphereface-sweep-slurm-'));
+let scratchRoot: string | null = null; // made by the first test that needs one, so a skipped suite leaves nothing
 let scratches = 0;
 
 let cluster: SlurmCluster | null = null;
@@ -28,13 +28,14 @@ try {
 
 afterAll(async () => {
   await cluster?.stop();
-  rmSync(scratchRoot, { recursive: true, force: true });
+  if (scratchRoot) rmSync(scratchRoot, { recursive: true, force: true });
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Fresh records and artifacts folders, and the environment that points the command and Slurm at them. */
 function scratch() {
+  scratchRoot ??= mkdtempSync(join(tmpdir(), 'sphereface-sweep-slurm-'));
   const dir = join(scratchRoot, String(++scratches));
   const records = join(dir, 'records');
   const artifacts = join(dir, 'artifacts');
