@@ -7,6 +7,7 @@ import { repositoryRoot } from './paths';
 import { readRecord, recordPath, type RunRecord } from './record';
 import { runExperiment } from './runner';
 import type { RunChildOptions } from './testing/run-child';
+import { comparableRecord } from './testing/comparable';
 
 // Kills, concurrent runs and damaged files (issue #12 §3), end to end at the smoke profile on the real data. A kill
 // is a child process running the same experiment that SIGKILLs itself at a chosen point (testing/run-child.ts).
@@ -60,16 +61,6 @@ async function killedRun(options: RunChildOptions) {
   return run;
 }
 
-/** What must not depend on how many attempts a run took (timings aside). */
-function comparable(record: RunRecord) {
-  return {
-    runId: record.runId,
-    history: record.history.map(({ imagesPerSec: _, ...point }) => point),
-    metrics: record.metrics,
-    artifacts: record.artifacts.map(({ name, sha256, bytes }) => ({ name, sha256, bytes })),
-    failure: record.failure,
-  };
-}
 
 /** What a full disk leaves at the end of the log: the last line cut short, no newline. */
 function tearLastLine(path: string): string {
@@ -106,8 +97,8 @@ describe('sphereface run: kills, concurrent runs and damaged files', () => {
     expect(lines.find((l) => l.startsWith('resuming'))).toMatch(/ckpt-00000040 \(iteration 40\)/);
     const stored = readRecord(root, record.runId);
     expect(stored.history.map((h) => h.iteration)).toEqual(Array.from({ length: 80 }, (_, i) => i + 1));
-    expect(comparable(stored).history[39]).toEqual(comparable(reference).history[39]);
-    expect(comparable(stored)).toEqual(comparable(reference));
+    expect(comparableRecord(stored).history[39]).toEqual(comparableRecord(reference).history[39]);
+    expect(comparableRecord(stored)).toEqual(comparableRecord(reference));
   });
 
   it('a run killed during evaluation ([4/5]) and run again records exactly what an uninterrupted run records', async () => {
@@ -116,7 +107,7 @@ describe('sphereface run: kills, concurrent runs and damaged files', () => {
     const record = await runExperiment({ ...BASE, log: () => undefined });
     const stored = readRecord(root, record.runId);
     expect(stored.metrics.train).toEqual(reference.metrics.train);
-    expect(comparable(stored)).toEqual(comparable(reference));
+    expect(comparableRecord(stored)).toEqual(comparableRecord(reference));
   });
 
   it("a second run of the same ID while the first trains is refused, naming the first's PID; the lock of a killed run is taken over", async () => {
@@ -135,7 +126,7 @@ describe('sphereface run: kills, concurrent runs and damaged files', () => {
     lines.length = 0;
     const record = await runExperiment({ ...BASE, log: (l) => lines.push(l) });
     expect(lines.join('\n')).toMatch(new RegExp(`lock of process ${first.child.pid}, which is no longer running: taken over`));
-    expect(comparable(readRecord(root, record.runId))).toEqual(comparable(reference));
+    expect(comparableRecord(readRecord(root, record.runId))).toEqual(comparableRecord(reference));
     expect(readdirSync(join(artifacts, reference.runId))).not.toContain('run.lock'); // released
   });
 
@@ -148,7 +139,7 @@ describe('sphereface run: kills, concurrent runs and damaged files', () => {
     const record = await runExperiment({ ...BASE, log: (l) => lines.push(l) });
     expect(lines.find((l) => l.startsWith('resuming'))).toMatch(/ckpt-00000020 \(iteration 20\)/);
     expect(readFileSync(log, 'utf8')).toContain('{"event":"torn-line-dropped"');
-    expect(comparable(readRecord(root, record.runId))).toEqual(comparable(reference));
+    expect(comparableRecord(readRecord(root, record.runId))).toEqual(comparableRecord(reference));
   });
 
   it('--force starts clean: no resume from what earlier attempts left, and a log of one attempt', async () => {
@@ -163,7 +154,7 @@ describe('sphereface run: kills, concurrent runs and damaged files', () => {
       expect(lines.some((l) => l.startsWith('resuming'))).toBe(false);
       expect(lines.some((l) => l.startsWith('[3/5] training'))).toBe(true);
       expect(logLines(log).map((l) => JSON.parse(l).iteration)).toEqual(Array.from({ length: 80 }, (_, i) => i + 1));
-      expect(comparable(readRecord(root, record.runId))).toEqual(comparable(reference));
+      expect(comparableRecord(readRecord(root, record.runId))).toEqual(comparableRecord(reference));
     }
   });
 
@@ -179,7 +170,7 @@ describe('sphereface run: kills, concurrent runs and damaged files', () => {
     const record = await runExperiment({ ...BASE, log: (l) => lines.push(l) });
     expect(lines.join('\n')).toContain(join(runDir, file));
     expect(lines.find((l) => l.startsWith('resuming'))).toContain(join(runDir, 'checkpoints', from));
-    expect(comparable(readRecord(root, record.runId))).toEqual(comparable(reference));
+    expect(comparableRecord(readRecord(root, record.runId))).toEqual(comparableRecord(reference));
   });
 
   it('the temporary files a killed run left in its artifacts folder are removed when it runs again', async () => {

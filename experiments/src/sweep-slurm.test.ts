@@ -7,6 +7,7 @@ import { repositoryRoot } from './paths';
 import { validateRecord, type RunRecord } from './record';
 import type { SweepManifest } from './sweep';
 import { startSlurmCluster, type SlurmCluster } from './testing/slurm-cluster';
+import { comparableRecord } from './testing/comparable';
 
 // `sphereface sweep --engine slurm` against a real one-node Slurm cluster on localhost (munged, slurmctld, slurmd
 // from Debian's munge and slurm-wlm, started by testing/slurm-cluster.ts for this file and stopped after it). Where
@@ -90,16 +91,6 @@ function recordFiles(records: string, profile = 'smoke'): string[] {
 const readRecordFile = (records: string, runId: string): RunRecord =>
   validateRecord(JSON.parse(readFileSync(join(records, 'smoke', `${runId}.json`), 'utf8')), runId);
 
-/** What must not depend on how many attempts a run took (timings aside), as in runner-recovery.test.ts. */
-function comparable(record: RunRecord) {
-  return {
-    runId: record.runId,
-    history: record.history.map(({ imagesPerSec: _, ...point }) => point),
-    metrics: record.metrics,
-    artifacts: record.artifacts.map(({ name, sha256, bytes }) => ({ name, sha256, bytes })),
-    failure: record.failure,
-  };
-}
 
 const submittedJob = (out: string) => /submitted job (\d+):/.exec(out)?.[1];
 
@@ -229,7 +220,7 @@ describe('sphereface sweep on a real Slurm cluster', () => {
     console.log(`cancelled job ${job} after ${trainedBefore} iterations (out of the queue ${cancelSeconds.toFixed(1)} s after scancel); job ${resubmitted} resumed from iteration ${from}`);
 
     const record = readRecordFile(records, runId);
-    expect(comparable(record)).toEqual(comparable(uninterrupted));
+    expect(comparableRecord(record)).toEqual(comparableRecord(uninterrupted));
     const status = await sphereface(['sweep', 'status', resubmitted], env);
     expect(status.code, status.err).toBe(0);
     expect(status.out).toMatch(new RegExp(`^0\\s+a-softmax-m4\\s+0\\s+${runId}\\s+recorded\\s`, 'm'));

@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vites
 import { main } from './cli';
 import { repositoryRoot } from './paths';
 import { formatSweepStatus, parseSeeds, resolveGrid, sbatchScript, SWEEP_SCHEMA, sweepStatus, type SweepManifest } from './sweep';
+import { captureConsole } from './testing/console';
 
 const root = repositoryRoot();
 const scratchRoot = mkdtempSync(join(tmpdir(), 'sphereface-sweep-'));
@@ -30,13 +31,6 @@ afterEach(() => {
 });
 afterAll(() => rmSync(scratchRoot, { recursive: true, force: true }));
 
-function capture() {
-  const out: string[] = [];
-  const err: string[] = [];
-  vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
-  vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
-  return { out: () => out.join('\n'), err: () => err.join('\n') };
-}
 
 function manifest(artifacts: string, cells: Array<Partial<SweepManifest['cells'][number]>>, extra: Partial<SweepManifest> = {}): SweepManifest {
   return {
@@ -147,7 +141,7 @@ describe('sweep status without a queue', () => {
   it('says how to reach a cluster when sbatch is not installed', async () => {
     scratch();
     process.env.PATH = '/nonexistent';
-    const io = capture();
+    const io = captureConsole();
     expect(await main(['sweep', 'table3', '--profile', 'smoke', '--engine', 'slurm'])).toBe(1);
     expect(io.err()).toMatch(/sbatch not found: is this a Slurm login node\?/);
   });
@@ -159,7 +153,7 @@ describe('sweep status without a queue', () => {
       [['sweep', 'table3', '--engine', 'local', '--parallel', '0'], '--parallel must be an integer'],
       [['sweep', 'table3', '--engine', 'local', '--all', '--variants', 'softmax'], 'not both'],
     ] as const) {
-      const io = capture();
+      const io = captureConsole();
       expect(await main([...args])).toBe(2);
       expect(io.err()).toContain(message);
       vi.restoreAllMocks();
@@ -171,7 +165,7 @@ describe('sweep --engine local', () => {
   it('runs the missing cells here, two at a time, then runs nothing when all are recorded', async () => {
     const { records, artifacts } = scratch();
     const args = ['sweep', 'table3', '--variants', 'softmax', '--seeds', '0-1', '--profile', 'smoke', '--engine', 'local', '--parallel', '2'];
-    let io = capture();
+    let io = captureConsole();
     expect(await main(args), io.err()).toBe(0);
     expect(io.out()).toContain('2 cell(s), 0 recorded, 0 queued in earlier jobs, 2 to run');
     const ids = [...io.out().matchAll(/recorded \(run ([0-9a-f]{16})\)/g)].map((m) => m[1]).sort();
@@ -180,7 +174,7 @@ describe('sweep --engine local', () => {
     expect(io.out()).toMatch(/^2 recorded$/m);
     vi.restoreAllMocks();
 
-    io = capture();
+    io = captureConsole();
     expect(await main(args)).toBe(0);
     expect(io.out()).toContain('2 cell(s), 2 recorded, 0 queued in earlier jobs, 0 to run');
     expect(io.out()).toContain('nothing to run');
