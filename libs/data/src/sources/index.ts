@@ -1,0 +1,3 @@
+export * from './training-set';
+export * from './hash-cache';
+export * from './zip';
