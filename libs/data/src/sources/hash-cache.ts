@@ -45,7 +45,8 @@ export function hashTreeFiles(root: string, rels: readonly string[], opts: { cac
   const abs = resolve(root);
   const cacheFile = opts.cacheFile ?? hashCacheFile(abs);
   const old = readCache(cacheFile, abs).files ?? {};
-  const files: NonNullable<CacheFile['files']> = {};
+  // Entries for files not asked for this time are kept (another filter may ask for them later).
+  const files: NonNullable<CacheFile['files']> = { ...old };
   const sha256 = new Map<string, string>();
   let hashed = 0, fromCache = 0;
   for (const rel of rels) {
@@ -60,7 +61,7 @@ export function hashTreeFiles(root: string, rels: readonly string[], opts: { cac
     }
     sha256.set(rel, files[rel].sha256);
   }
-  if (hashed > 0 || Object.keys(old).length !== rels.length) writeCache(cacheFile, { root: abs, files });
+  if (hashed > 0) writeCache(cacheFile, { root: abs, files });
   return { sha256, hashed, fromCache, cacheFile };
 }
 

@@ -8,7 +8,8 @@ import { datasetViewHash } from '../datasets';
 import { DataError } from '../errors';
 import { ManifestError } from '../manifest';
 import { cacheDir } from '../paths';
-import { detectLandmarkFormat, hashCacheFile, hashTreeFiles, loadTrainingSet, parseSphereFaceLandmarks, type TrainingSet, ZipReader } from './index';
+import { encode as encodePng } from 'fast-png';
+import { detectLandmarkFormat, hashCacheFile, hashTreeFiles, imageSize, loadTrainingSet, parseSphereFaceLandmarks, type TrainingSet, ZipReader } from './index';
 import { casiaFixture, type Fixture, projectLines, sphereFaceLines, tinyJpeg, writeZip } from './test-fixtures';
 
 const open: TrainingSet[] = [];
@@ -179,6 +180,34 @@ describe('pre-aligned crops (no landmark file)', () => {
   });
 });
 
+describe('pre-aligned crops of a given size', () => {
+  it('reads JPEG and PNG sizes from their headers', () => {
+    expect(imageSize(tinyJpeg(1, 96, 112))).toEqual({ width: 96, height: 112 });
+    expect(imageSize(Buffer.from(encodePng({ width: 112, height: 96, data: new Uint8Array(112 * 96 * 3), channels: 3, depth: 8 })))).toEqual({ width: 112, height: 96 });
+    expect(imageSize(Buffer.from('P5\n96 112\n255\n'))).toBeNull();
+    expect(imageSize(tinyJpeg(1).subarray(0, 30))).toBeNull();
+    // A start of scan before any frame header: no size (what follows is entropy-coded data).
+    expect(imageSize(Buffer.from([0xff, 0xd8, 0xff, 0xda, 0, 2, 0xff, 0xc0, 0, 17, 8, 0, 16, 0, 32, 3]))).toBeNull();
+  });
+
+  it('checks every image against cropSize, in a tree and in a zip', () => {
+    const f = fixture();
+    const s = load(f.root, { cropSize: { width: 24, height: 28 } });
+    expect(s.items).toHaveLength(10);
+    expect(s.provenance).toMatchObject({ cropSize: { width: 24, height: 28 } });
+    writeFileSync(join(f.root, '0000099/002.jpg'), tinyJpeg(3, 24, 112));
+    writeFileSync(join(f.root, '0000157/003.jpg'), 'not an image');
+    expect(dataError(() => load(f.root, { cropSize: { width: 24, height: 28 } })).message).toBe(`${join(f.root, '0000099/002.jpg')}: image is 24x112, not the crop size 24x28`);
+    const k = load(f.root, { cropSize: { width: 24, height: 28 }, onBad: 'skip' });
+    expect(k.skipped.map((x) => x.reason)).toEqual(['image is 24x112, not the crop size 24x28', 'not a JPEG or PNG (no size in its header)']);
+    expect(k.items).toHaveLength(8);
+    const zp = join(f.dir, 'crops.zip');
+    writeZip(zp, f.images.map((im) => [im.rel, readFileSync(join(f.root, im.rel))]));
+    expect(dataError(() => load(zp, { cropSize: { width: 24, height: 28 } })).message).toBe(`${zp}!/0000099/002.jpg: image is 24x112, not the crop size 24x28`);
+    expect(() => loadTrainingSet(f.root, { cropSize: { width: 24, height: 28 }, landmarks: { file: 'x' } })).toThrow('cropSize is for pre-aligned crops');
+  });
+});
+
 describe('the same tree inside a .zip, read in place', () => {
   function zipOf(f: Fixture, method: 0 | 8, withTop = true): string {
     const p = join(f.dir, `casia-${method}-${withTop}.zip`);
@@ -272,6 +301,11 @@ describe('hashing a tree without a MANIFEST.sha256, once', () => {
     const c = hashTreeFiles(f.root, rels, { cacheFile: cache });
     expect([c.hashed, c.fromCache]).toEqual([1, 9]);
     expect(c.sha256.get('0000099/001.jpg')).toBe(sha256Hex(tinyJpeg(99)));
+    // Hashing a subset (one of it changed) keeps the cached hashes of the others.
+    writeFileSync(join(f.root, rels[0]), tinyJpeg(98));
+    utimesSync(join(f.root, rels[0]), new Date(), new Date(Date.now() + 9000));
+    expect(hashTreeFiles(f.root, rels.slice(0, 3), { cacheFile: cache })).toMatchObject({ hashed: 1, fromCache: 2 });
+    expect(hashTreeFiles(f.root, rels, { cacheFile: cache })).toMatchObject({ hashed: 0, fromCache: 10 });
   });
 
   it('loadTrainingSet and a zip use the cache too, and the view hash follows the images', () => {

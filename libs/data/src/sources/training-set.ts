@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import type { Point } from '../align';
 import type { FaceItem, IdentityDataset } from '../datasets';
@@ -7,6 +7,7 @@ import { degenerateLandmarks, type LandmarkEntry, parseLandmarks } from '../land
 import { sha256Hex } from '@sphereface/common';
 import { MANIFEST_NAME, assertManifestOk, manifestCacheFile, readManifestEntries, verifyManifest } from '../manifest';
 import { hashTreeFiles, hashZipEntries } from './hash-cache';
+import { imageSize } from './image-size';
 import { ZipReader } from './zip';
 
 export type LandmarkFormat = 'sphereface' | 'project';
@@ -95,6 +96,12 @@ export interface TrainingSetOptions {
   maxIdentities?: number | null;
   /** Bad input (see loadTrainingSet): DataError (default) or counted skip. */
   onBad?: OnBad;
+  /**
+   * Pre-aligned crops only (no `landmarks`): the size every image must have. Each image's header is read (the first
+   * 64 KiB of a file, the whole entry of a zip); another size, or bytes that are neither JPEG nor PNG, is bad input.
+   * Checked before the filters. Default: not checked.
+   */
+  cropSize?: { width: number; height: number };
   /** Where image hashes are cached for a tree without MANIFEST.sha256 or a zip; default hashCacheFile(path). */
   hashCacheFile?: string;
 }
@@ -190,6 +197,7 @@ function load(abs: string, zip: ZipReader | null, opts: TrainingSetOptions): Tra
   // Landmarks by <identity>/<image>.
   let landmarks: Map<string, LandmarkEntry> | null = null;
   let landmarkRecord: Record<string, unknown> | null = null;
+  if (opts.landmarks && opts.cropSize) throw new Error('cropSize is for pre-aligned crops; with a landmark file the images are aligned');
   if (opts.landmarks) {
     const file = resolve(opts.landmarks.file);
     const text = readFileSync(file, 'utf8');
@@ -231,6 +239,18 @@ function load(abs: string, zip: ZipReader | null, opts: TrainingSetOptions): Tra
   for (const rel of rels) {
     const identity = rel.split('/')[0];
     if (!landmarks) {
+      if (opts.cropSize) {
+        const size = imageSize(zip ? zip.read(prefix + rel) : head(join(abs, rel)));
+        const want = opts.cropSize;
+        if (!size) {
+          log.bad(new DataError('not a JPEG or PNG (no size in its header)', describe(rel)));
+          continue;
+        }
+        if (size.width !== want.width || size.height !== want.height) {
+          log.bad(new DataError(`image is ${size.width}x${size.height}, not the crop size ${want.width}x${want.height}`, describe(rel)));
+          continue;
+        }
+      }
       raw.push({ rel, identity, landmarks: null });
       continue;
     }
@@ -283,6 +303,7 @@ function load(abs: string, zip: ZipReader | null, opts: TrainingSetOptions): Tra
       dataset: 'path',
       source: { kind: zip ? 'zip' : 'tree', prefix },
       landmarks: landmarkRecord ?? 'none (pre-aligned crops)',
+      ...(opts.cropSize ? { cropSize: opts.cropSize } : {}),
       minImagesPerIdentity: min,
       maxIdentities,
     },
@@ -293,6 +314,18 @@ function load(abs: string, zip: ZipReader | null, opts: TrainingSetOptions): Tra
     close: () => zip?.close(),
     hashes,
   };
+}
+
+/** The first 64 KiB of a file (the whole file when the JPEG frame header lies further in). */
+function head(path: string): Buffer {
+  const fd = openSync(path, 'r');
+  try {
+    const b = Buffer.alloc(65536);
+    const n = readSync(fd, b, 0, b.length, 0);
+    return n < b.length || imageSize(b.subarray(0, n)) ? b.subarray(0, n) : readFileSync(path);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function addLandmark(into: Map<string, LandmarkEntry>, rel: string, e: LandmarkEntry, file: string, log: SkipLog): void {
