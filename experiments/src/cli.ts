@@ -97,8 +97,7 @@ export async function main(argv: string[]): Promise<number> {
           },
         });
         if (positionals.length !== 1) throw new UsageError('run needs exactly one experiment name');
-        const profile = values.profile as Profile;
-        if (!PROFILES.includes(profile)) throw new UsageError(`--profile must be one of ${PROFILES.join(', ')}`);
+        const profile = profileOption(values.profile);
         const seed = Number(values.seed);
         if (!Number.isInteger(seed) || seed < 0) throw new UsageError('--seed must be an integer ≥ 0');
         const definition = getExperiment(positionals[0]);
@@ -195,6 +194,12 @@ export async function main(argv: string[]): Promise<number> {
 
 class UsageError extends Error {}
 
+/** The --profile value, checked. */
+function profileOption(value: string | undefined): Profile {
+  if (!PROFILES.includes(value as Profile)) throw new UsageError(`--profile must be one of ${PROFILES.join(', ')}`);
+  return value as Profile;
+}
+
 async function sweepCommand(root: string, args: string[]): Promise<number> {
   const { sweep, sweepStatus, formatSweepStatus, parseSeeds } = await import('./sweep');
   if (args[0] === 'status') {
@@ -227,8 +232,7 @@ async function sweepCommand(root: string, args: string[]): Promise<number> {
   if (positionals.length !== 1) throw new UsageError('sweep needs exactly one experiment name (or `sweep status [<job>]`)');
   if (values.engine !== 'slurm' && values.engine !== 'local') throw new UsageError('sweep needs --engine slurm or --engine local');
   if (values.all && values.variants) throw new UsageError('sweep takes --variants or --all, not both');
-  const profile = values.profile as Profile;
-  if (!PROFILES.includes(profile)) throw new UsageError(`--profile must be one of ${PROFILES.join(', ')}`);
+  const profile = profileOption(values.profile);
   const parallel = values.parallel === undefined ? undefined : Number(values.parallel);
   if (parallel !== undefined && (!Number.isInteger(parallel) || parallel < 1)) throw new UsageError('--parallel must be an integer ≥ 1');
   let seeds: number[];
