@@ -1,8 +1,9 @@
 import { getMarginLoss, getMarginLossDefinition, listMarginLosses, SPHEREFACE_LAMBDA_SCHEDULE } from '@sphereface/loss';
 
-export const PROFILES = ['smoke', 'cpu', 'paper'] as const;
+export const PROFILES = ['smoke', 'cpu', 'cpu-full', 'paper'] as const;
 export type Profile = (typeof PROFILES)[number];
 
+import { JPEG_DECODERS, type JpegDecoder } from '@sphereface/data';
 import type { ProtocolName } from '@sphereface/eval';
 
 /** The LFW protocols of @sphereface/eval; `canonical` is the authors' evaluation.m. */
@@ -37,8 +38,16 @@ export interface ExperimentConfig {
     test: TestDataConfig;
     /** Crop [height, width]; the alignment template is scaled to it. */
     crop: [number, number];
+    /** Optional (see OPTIONAL_FIELDS): the JPEG decoder every crop is made with. */
+    jpegDecoder?: JpegDecoder;
   };
-  model: { name: string; widthMultiplier: number; embeddingDim: number };
+  model: {
+    name: string;
+    widthMultiplier: number;
+    embeddingDim: number;
+    /** Optional (see OPTIONAL_FIELDS): the xavier layers' initialiser, Caffe's fan-in or Glorot's fan average. */
+    xavier?: 'fan-in' | 'fan-avg';
+  };
   loss: { name: string; options: Record<string, unknown> };
   trainer: {
     batchSize: number;
@@ -51,6 +60,11 @@ export interface ExperimentConfig {
     /** Global gradient-norm clip (null = none); see the paper notes §7 for why reduced runs need it. */
     clipGradNorm: number | null;
     checkpointEvery: number;
+    /** Optional (see OPTIONAL_FIELDS): Caffe's lr_mult and decay_mult of the learned biases. */
+    biasLrMult?: number;
+    biasDecayMult?: number;
+    /** Optional (see OPTIONAL_FIELDS): where lr enters the momentum update (see the Trainer's momentumStyle). */
+    momentumStyle?: 'caffe' | 'pytorch';
   };
   evaluation: {
     /** LFW verification protocols to report (empty: no LFW evaluation, e.g. for the toy feature runs). */
@@ -59,6 +73,20 @@ export interface ExperimentConfig {
     trainFeatures: boolean;
   };
 }
+
+/**
+ * Settings a config may leave out, with the value that absence means (the authors' Caffe choices). They were
+ * added for the controlled runs on the full-width gap (docs/full-width-gap.md); leaving them out keeps the configs,
+ * and so the run IDs, of the runs recorded before them, and a value equal to its default is dropped again
+ * (applyOverrides), so that spelling a default out does not make another run.
+ */
+export const OPTIONAL_FIELDS: Readonly<Record<string, unknown>> = {
+  'data.jpegDecoder': 'jpeg-js',
+  'model.xavier': 'fan-in',
+  'trainer.biasLrMult': 2,
+  'trainer.biasDecayMult': 0,
+  'trainer.momentumStyle': 'caffe',
+};
 
 export class ConfigError extends Error {
   constructor(readonly path: string, message: string) {
@@ -170,9 +198,12 @@ export function validateConfig(config: ExperimentConfig, knownModels: readonly s
   check(['mtcnn', 'dlib'].includes(test.landmarks), 'data.test.landmarks', "must be 'mtcnn' or 'dlib'");
   check(isInt(test.pairsPerFold, 2) && test.pairsPerFold <= 600 && test.pairsPerFold % 2 === 0, 'data.test.pairsPerFold', 'must be an even integer in [2, 600]');
   check(Array.isArray(crop) && crop.length === 2 && crop.every((v) => isInt(v, 8)), 'data.crop', 'must be [height, width], each ≥ 8');
+  const { jpegDecoder } = config.data;
+  check(jpegDecoder === undefined || JPEG_DECODERS.includes(jpegDecoder), 'data.jpegDecoder', `must be one of ${JPEG_DECODERS.join(', ')}`);
   check(knownModels.includes(config.model.name), 'model.name', `unknown model; registered: ${knownModels.join(', ')}`);
   check(isNum(config.model.widthMultiplier, 1e-3), 'model.widthMultiplier', 'must be > 0');
   check(isInt(config.model.embeddingDim, 2), 'model.embeddingDim', 'must be an integer ≥ 2');
+  check(config.model.xavier === undefined || ['fan-in', 'fan-avg'].includes(config.model.xavier), 'model.xavier', "must be 'fan-in' or 'fan-avg'");
   resolveLossOptions(config.loss);
   const t = config.trainer;
   check(isInt(t.batchSize, 1), 'trainer.batchSize', 'must be an integer ≥ 1');
@@ -183,6 +214,9 @@ export function validateConfig(config: ExperimentConfig, knownModels: readonly s
   check(isNum(t.weightDecay, 0), 'trainer.weightDecay', 'must be ≥ 0');
   check(t.clipGradNorm === null || (isNum(t.clipGradNorm, 0) && t.clipGradNorm > 0), 'trainer.clipGradNorm', 'must be null or > 0');
   check(isInt(t.checkpointEvery, 1), 'trainer.checkpointEvery', 'must be an integer ≥ 1');
+  check(t.biasLrMult === undefined || isNum(t.biasLrMult, 0), 'trainer.biasLrMult', 'must be ≥ 0');
+  check(t.biasDecayMult === undefined || isNum(t.biasDecayMult, 0), 'trainer.biasDecayMult', 'must be ≥ 0');
+  check(t.momentumStyle === undefined || ['caffe', 'pytorch'].includes(t.momentumStyle), 'trainer.momentumStyle', "must be 'caffe' or 'pytorch'");
   check(
     Array.isArray(config.evaluation.protocols) && config.evaluation.protocols.every((p) => PROTOCOLS.includes(p)),
     'evaluation.protocols',

@@ -1,5 +1,6 @@
 import {
   datasetViewHash,
+  DEFAULT_JPEG_DECODER,
   LANDMARK_SOURCES,
   loadCelebaSubset,
   loadLfwPairs,
@@ -59,7 +60,7 @@ function lfwView(config: ExperimentConfig): LfwPairsWithData {
 export function dataViews(config: ExperimentConfig): DataViews {
   const [height, width] = config.data.crop;
   return {
-    align: { height, width, allowReflection: true, template: 'sphereface-96x112' },
+    align: { height, width, allowReflection: true, template: 'sphereface-96x112', decoder: config.data.jpegDecoder ?? DEFAULT_JPEG_DECODER },
     train: trainingView(config),
     lfw: config.evaluation.protocols.length > 0 ? lfwView(config) : null,
   };

@@ -1,3 +1,4 @@
+import { decoderId, DEFAULT_JPEG_DECODER, type JpegDecoder } from './decode';
 import type { Image } from './image';
 import { degenerateLandmarks, landmarksOutside } from './landmarks';
 
@@ -357,14 +358,23 @@ export interface AlignOptions extends CropSize {
   allowReflection?: boolean;
   /** The 5-point template: a built-in's name or a template object (defineTemplate); default 'sphereface-96x112'. */
   template?: AlignmentTemplate | TemplateName;
+  /** The JPEG decoder the crops are made with (it travels with the alignment into workers and keys); default 'jpeg-js'. */
+  decoder?: JpegDecoder;
 }
 
-export const DEFAULT_ALIGN: Required<AlignOptions> = { height: TEMPLATE_HEIGHT, width: TEMPLATE_WIDTH, allowReflection: true, template: DEFAULT_TEMPLATE_NAME };
+export const DEFAULT_ALIGN: Required<AlignOptions> = {
+  height: TEMPLATE_HEIGHT,
+  width: TEMPLATE_WIDTH,
+  allowReflection: true,
+  template: DEFAULT_TEMPLATE_NAME,
+  decoder: DEFAULT_JPEG_DECODER,
+};
 
 /** Alignment options with every field filled in and the template resolved (what workers receive). */
 export interface ResolvedAlign extends CropSize {
   allowReflection: boolean;
   template: AlignmentTemplate;
+  decoder: JpegDecoder;
 }
 
 /**
@@ -377,7 +387,9 @@ export function resolveAlign(opts: Partial<AlignOptions> = {}): ResolvedAlign {
   for (const [k, v] of [['height', height], ['width', width]] as const) {
     if (!(Number.isInteger(v) && v > 0)) throw new Error(`crop ${k} must be a positive integer, got ${v}`);
   }
-  return { height, width, allowReflection: opts.allowReflection ?? true, template };
+  const decoder = opts.decoder ?? DEFAULT_JPEG_DECODER;
+  decoderId(decoder); // an unknown decoder is the caller's error, before any file is read
+  return { height, width, allowReflection: opts.allowReflection ?? true, template, decoder };
 }
 
 /**
@@ -386,7 +398,8 @@ export function resolveAlign(opts: Partial<AlignOptions> = {}): ResolvedAlign {
  * aligned with SphereFace's template keep the hashes (and run IDs) they had before templates were named.
  */
 export function alignmentRecord(align: AlignOptions): Record<string, unknown> {
-  const { template, ...rest } = align;
+  // The decoder enters view hashes on its own (as its id), so it is not repeated here.
+  const { template, decoder: _decoder, ...rest } = align;
   if (template === undefined) return rest;
   const t = resolveTemplate(template);
   return t === SPHEREFACE_TEMPLATE ? rest : { ...rest, template: t };

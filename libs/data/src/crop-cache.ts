@@ -2,7 +2,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { type AlignmentTemplate, type AlignOptions, isDefaultTemplate, type Point, type ResolvedAlign, resolveAlign, SPHEREFACE_TEMPLATE_MATLAB } from './align';
 import { imageSha256 } from './datasets';
-import { DECODER_ID } from './decode';
+import { decoderId } from './decode';
 import { DataError, type OnBad, type Skipped } from './errors';
 import { writeFileAtomic } from '@sphereface/common';
 import { contentHash, sha256Hex } from '@sphereface/common';
@@ -59,13 +59,13 @@ export function cropCacheKey(imageDir: string, items: readonly CropItem[], align
 }
 
 function keyOf(hashes: readonly string[], items: readonly CropItem[], align: ResolvedAlign): string {
-  const { template, ...size } = align; // height, width, allowReflection
+  const { template, decoder, ...size } = align; // size: height, width, allowReflection
   return contentHash({
     format: FORMAT,
     images: items.map((it, i) => [hashes[i], it.landmarks]),
     template: isDefaultTemplate(template) ? SPHEREFACE_TEMPLATE_MATLAB : template,
     align: size,
-    decoder: DECODER_ID,
+    decoder: decoderId(decoder),
   });
 }
 

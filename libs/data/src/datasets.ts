@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type AlignOptions, alignmentRecord, type Point } from './align';
-import { DECODER_ID } from './decode';
+import { decoderId } from './decode';
 import { DataError, type OnBad, SkipLog, type Skipped } from './errors';
 import { contentHash, sha256Hex } from '@sphereface/common';
 import { type LandmarkSource, LANDMARK_SOURCES, parseLandmarks } from './landmarks';
@@ -212,7 +212,7 @@ export function datasetViewHash(ds: IdentityDataset, align: AlignOptions): strin
     identities: ds.identities,
     items: ds.items.map((it) => [it.rel, it.label, imageSha256(ds.imageDir, it), it.landmarks]),
     align: alignmentRecord(align),
-    decoder: DECODER_ID,
+    decoder: decoderId(align.decoder),
   });
 }
 

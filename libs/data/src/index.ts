@@ -16,7 +16,7 @@ export {
   type FaceItem, type IdentityDataset, type LoadCelebaOptions,
   datasetViewHash, loadAttFaces, loadCelebaSubset, splitByIdentity,
 } from './datasets';
-export { DECODER_ID, decodeImageBytes, decodeImageFile } from './decode';
+export { DECODER_ID, decodeImageBytes, decodeImageFile, decoderId, DEFAULT_JPEG_DECODER, JPEG_DECODERS, type JpegDecoder } from './decode';
 export { DataError, DatasetMissingError, type OnBad, type Skipped, formatSkipped } from './errors';
 export { type Image } from './image';
 export { type LandmarkSource, LANDMARK_SOURCES, readLandmarks } from './landmarks';

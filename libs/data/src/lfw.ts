@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { type AlignOptions, alignmentRecord } from './align';
 import type { CropItem } from './crop-cache';
-import { DECODER_ID } from './decode';
+import { decoderId } from './decode';
 import { DataError, type OnBad, SkipLog, type Skipped } from './errors';
 import { contentHash } from '@sphereface/common';
 import { type LandmarkSource, LANDMARK_SOURCES, parseLandmarks, type LandmarkTable } from './landmarks';
@@ -197,6 +197,6 @@ export function pairsViewHash(p: LfwPairsWithData, align: AlignOptions): string 
     images: pairImages(p).map((it) => [it.rel, it.sha256 ?? null, it.landmarks]),
     landmarks: p.landmarkSource,
     align: alignmentRecord(align),
-    decoder: DECODER_ID,
+    decoder: decoderId(align.decoder),
   });
 }

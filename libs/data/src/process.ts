@@ -34,7 +34,7 @@ function checkLandmarks(task: CropTask, width: number, height: number): void {
 
 /** Images without landmarks are centre-cropped (the template does not apply to them). */
 function cropBytes(task: CropTask, bytes: Uint8Array, align: ResolvedAlign): Uint8Array {
-  const img = decodeImageBytes(bytes, task.path);
+  const img = decodeImageBytes(bytes, task.path, align.decoder);
   if (!task.landmarks) return centreCrop(img, align).data;
   checkLandmarks(task, img.width, img.height);
   return alignFace(img, task.landmarks, align).image.data;

@@ -1,10 +1,23 @@
 import * as tf from '@tensorflow/tfjs';
 
+/**
+ * A conv's weight initialiser: 'xavier' is Caffe's xavier filler (uniform ±√(3/fan_in), the authors' prototxts),
+ * 'xavier-fan-avg' Glorot's (uniform ±√(6/(fan_in + fan_out)), what PyTorch's xavier_uniform_ and Keras's
+ * glorotUniform draw), 'gaussian' N(0, 0.01²).
+ */
+export type ConvInit = 'xavier' | 'xavier-fan-avg' | 'gaussian';
+
+/** The variance-scaling initialiser of a xavier mode (conv kernels and FC weights alike). */
+export function xavierInitializer(mode: 'fan-in' | 'fan-avg', seed?: number): ReturnType<typeof tf.initializers.varianceScaling> {
+  // Uniform variance scaling draws from ±√(3·scale/n), n = fan_in or (fan_in + fan_out)/2.
+  return tf.initializers.varianceScaling({ scale: 1, mode: mode === 'fan-in' ? 'fanIn' : 'fanAvg', distribution: 'uniform', seed });
+}
+
 export interface SphereConv2DArgs {
   filters: number;
   strides: number;
-  /** 'xavier' (Caffe: uniform ±√(3/fan_in)) or 'gaussian' (N(0, 0.01²)). */
-  init: 'xavier' | 'gaussian';
+  /** See ConvInit. */
+  init: ConvInit;
   /** Caffe lr_mult 0 on the residual convs' bias: it exists (and counts as a parameter) but stays 0. */
   biasTrainable: boolean;
   seed?: number;
@@ -52,7 +65,7 @@ export class SphereConv2D extends tf.layers.Layer {
   static readonly className = 'SphereConv2D';
   readonly filters: number;
   readonly strides: number;
-  readonly init: 'xavier' | 'gaussian';
+  readonly init: ConvInit;
   readonly biasTrainable: boolean;
   readonly seed?: number;
   private kernel!: tf.LayerVariable;
@@ -71,9 +84,9 @@ export class SphereConv2D extends tf.layers.Layer {
     const shape = inputShape as tf.Shape;
     const cin = shape[shape.length - 1] as number;
     const kernelInit =
-      this.init === 'xavier'
-        ? tf.initializers.varianceScaling({ scale: 1, mode: 'fanIn', distribution: 'uniform', seed: this.seed })
-        : tf.initializers.randomNormal({ mean: 0, stddev: 0.01, seed: this.seed });
+      this.init === 'gaussian'
+        ? tf.initializers.randomNormal({ mean: 0, stddev: 0.01, seed: this.seed })
+        : xavierInitializer(this.init === 'xavier' ? 'fan-in' : 'fan-avg', this.seed);
     this.kernel = this.addWeight('kernel', [3, 3, cin, this.filters], 'float32', kernelInit);
     this.bias = this.addWeight('bias', [this.filters], 'float32', tf.initializers.zeros(), undefined, this.biasTrainable);
     this.built = true;

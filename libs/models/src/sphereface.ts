@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { SphereConv2D } from './layers';
+import { SphereConv2D, xavierInitializer } from './layers';
 
 /** Residual units per stage (Table 2; [OS] sfnet.py unit lists). Depth = 4 + 2·Σunits (+ FC). */
 export const SPHEREFACE_UNITS: Readonly<Record<number, readonly [number, number, number, number]>> = Object.freeze({
@@ -21,6 +21,11 @@ export interface SphereFaceOptions {
   embeddingDim?: number;
   /** Base seed for the initialisers (each layer gets seed + its index); default: unseeded. */
   seed?: number;
+  /**
+   * The xavier layers' (stage convs and FC1) initialiser: Caffe's fan-in filler (default, the authors' prototxts) or
+   * Glorot's fan average (PyTorch's xavier_uniform_). The residual convs keep gaussian(0.01) either way.
+   */
+  xavier?: 'fan-in' | 'fan-avg';
   name?: string;
 }
 
@@ -45,6 +50,8 @@ export function sphereface(depth: number, options: SphereFaceOptions = {}): tf.L
   const m = options.widthMultiplier ?? 1;
   if (!(m > 0)) throw new Error(`sphereface: widthMultiplier must be > 0, got ${m}`);
   const embeddingDim = options.embeddingDim ?? 512;
+  const xavier = options.xavier ?? 'fan-in';
+  if (xavier !== 'fan-in' && xavier !== 'fan-avg') throw new Error(`sphereface: xavier must be 'fan-in' or 'fan-avg', got ${String(xavier)}`);
   let layerIndex = 0;
   const seed = () => (options.seed === undefined ? undefined : options.seed + layerIndex++);
   const prelu = (name: string) =>
@@ -55,7 +62,7 @@ export function sphereface(depth: number, options: SphereFaceOptions = {}): tf.L
   STAGE_CHANNELS.forEach((channels, s) => {
     const filters = Math.max(1, Math.round(channels * m));
     const stage = `conv${s + 1}`;
-    x = new SphereConv2D({ name: `${stage}_1`, filters, strides: 2, init: 'xavier', biasTrainable: true, seed: seed() }).apply(x) as tf.SymbolicTensor;
+    x = new SphereConv2D({ name: `${stage}_1`, filters, strides: 2, init: xavier === 'fan-in' ? 'xavier' : 'xavier-fan-avg', biasTrainable: true, seed: seed() }).apply(x) as tf.SymbolicTensor;
     x = prelu(`${stage}_1_prelu`).apply(x) as tf.SymbolicTensor;
     for (let u = 0; u < units[s]; u++) {
       let y = x;
@@ -71,7 +78,7 @@ export function sphereface(depth: number, options: SphereFaceOptions = {}): tf.L
   const fc = tf.layers.dense({
     name: 'fc5',
     units: embeddingDim,
-    kernelInitializer: tf.initializers.varianceScaling({ scale: 1, mode: 'fanIn', distribution: 'uniform', seed: seed() }),
+    kernelInitializer: xavierInitializer(xavier, seed()),
     biasInitializer: 'zeros',
   });
   const out = fc.apply(x) as tf.SymbolicTensor;

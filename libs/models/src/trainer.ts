@@ -43,6 +43,13 @@ export interface TrainerConfig {
   /** Caffe lr_mult / decay_mult for biases of the convs and FC layers (the prototxts: 2 and 0). */
   biasLrMult?: number;
   biasDecayMult?: number;
+  /**
+   * Where the learning rate sits in the momentum update. 'caffe' (default): v ← μv + lr·g; w ← w − v, so after a
+   * learning-rate step the velocity still carries steps taken at the old rate. 'pytorch' (torch.optim.SGD):
+   * v ← μv + g; w ← w − lr·v, so the whole velocity moves at the new rate at once. The two agree while lr is
+   * constant; 'pytorch' is implemented as Caffe's update with the velocity rescaled by lr_new/lr_old at each step.
+   */
+  momentumStyle?: 'caffe' | 'pytorch';
   /** Global-norm clip of the loss gradient before weight decay; null disables. Default DEFAULT_CLIP_NORM. */
   clipNorm?: number | null;
   /** Random horizontal flip of each training image (Caffe `mirror: true`). Default true. */
@@ -120,6 +127,7 @@ export class Trainer {
       weightDecay: 5e-4,
       biasLrMult: 2,
       biasDecayMult: 0,
+      momentumStyle: 'caffe',
       clipNorm: DEFAULT_CLIP_NORM,
       mirror: true,
       seed: 0,
@@ -128,6 +136,9 @@ export class Trainer {
       progress: 'auto',
       ...config,
     };
+    if (this.config.momentumStyle !== 'caffe' && this.config.momentumStyle !== 'pytorch') {
+      throw new Error(`Trainer: momentumStyle must be 'caffe' or 'pytorch', got ${String(this.config.momentumStyle)}`);
+    }
     if (!Number.isInteger(this.config.keepCheckpoints) || this.config.keepCheckpoints < 2) {
       throw new Error(`Trainer: keepCheckpoints must be an integer ≥ 2 (the previous checkpoint is the fallback when the newest is damaged), got ${this.config.keepCheckpoints}`);
     }
@@ -206,6 +217,10 @@ export class Trainer {
     }
     const clip = this.config.clipNorm;
     const scale = clip !== null && gradNorm > clip ? clip / gradNorm : 1;
+    if (this.config.momentumStyle === 'pytorch' && iter > 0) {
+      const previousLr = this.learningRate(iter - 1);
+      if (previousLr !== lr) this.rescaleVelocities(lr / previousLr);
+    }
     this.applyUpdate(grads, lr, scale);
     tf.dispose(grads);
     this.iteration = iter + 1;
@@ -237,6 +252,12 @@ export class Trainer {
       if (torn !== null) appendTrainLog(file, { event: 'torn-line-dropped', bytes: Buffer.byteLength(torn) });
     }
     appendTrainLog(file, entry);
+  }
+
+  private rescaleVelocities(factor: number): void {
+    tf.tidy(() => {
+      for (const p of this.params) p.velocity.assign(tf.mul(p.velocity, factor));
+    });
   }
 
   private applyUpdate(grads: tf.NamedTensorMap, lr: number, scale: number): void {
