@@ -2,3 +2,4 @@ export * from './training-set';
 export * from './hash-cache';
 export * from './zip';
 export * from './image-size';
+export * from './ytf';
