@@ -1,6 +1,6 @@
 import { listModels, selectBackend } from '@sphereface/models';
 import { codeIdentity, type CodeIdentity } from './code-identity';
-import { validateConfig, type ExperimentConfig, type Profile } from './config';
+import { identityConfig, validateConfig, type ExperimentConfig, type Profile } from './config';
 import { resolveConfig } from './definitions';
 import { runIdOf, type RunIdentity } from './record';
 import { dataViewHashes, dataViews } from './views';
@@ -55,7 +55,7 @@ export class CellIdentifier {
       code = codeIdentity(this.root, this.backend);
       this.codes.set(this.backend, code);
     }
-    const identity: RunIdentity = { config, code: { hash: code.hash }, data, backend: this.backend };
+    const identity: RunIdentity = { config: identityConfig(config), code: { hash: code.hash }, data, backend: this.backend };
     return { ...cell, runId: runIdOf(identity), config };
   }
 }

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { main } from './cli';
 import { captureConsole } from './testing/console';
 
-const COMMANDS = ['run', 'sweep', 'list', 'results', 'show', 'diff', 'cite', 'export', 'report'];
+const COMMANDS = ['run', 'sweep', 'list', 'results', 'show', 'diff', 'cite', 'export', 'report', 'eval'];
 
 
 afterEach(() => vi.restoreAllMocks());

@@ -7,10 +7,12 @@ import { EXPERIMENTS, resolveConfig } from './definitions';
 describe('experiment configs', () => {
   it('every variant of every experiment resolves to a valid config of its own at every profile', () => {
     for (const profile of PROFILES) {
+      // The paper profile's training set is named by a path (--train-data): without one it is a ConfigError (below).
+      const data = profile === 'paper' ? ['data.train.path="/data/CASIA-WebFace"', 'data.train.landmarks="/data/casia_landmark.txt"'] : [];
       for (const e of EXPERIMENTS) {
         const byVariant = new Map<string, string>();
         for (const v of e.variants) {
-          const config = validateConfig(resolveConfig(e.name, v.name, profile, 0), listModels());
+          const config = validateConfig(resolveConfig(e.name, v.name, profile, 0, data), listModels());
           expect(config).toMatchObject({ experiment: e.name, variant: v.name, profile, seed: 0, model: v.model ?? {} });
           expect(config.loss.name).toBe(v.loss.name);
           // Two variants with the same settings would be one run recorded under two names.
@@ -21,6 +23,7 @@ describe('experiment configs', () => {
         expect(byVariant.size).toBe(e.variants.length);
       }
     }
+    expect(() => validateConfig(resolveConfig('table3', 'softmax', 'paper', 0), listModels())).toThrow(/data\.train\.path: the casia_webface training set is named by a path: pass --train-data PATH/);
   });
 
   it('names the offending field', () => {

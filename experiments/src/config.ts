@@ -11,13 +11,29 @@ export const PROTOCOLS: readonly ProtocolName[] = ['canonical', 'best-threshold'
 export type { ProtocolName };
 
 export interface TrainDataConfig {
-  /** `celeba_subset` (identity-disjoint from LFW) here; `casia_webface` for the paper profile (bring your own). */
-  dataset: 'celeba_subset' | 'casia_webface' | 'att_faces';
+  /**
+   * `celeba_subset` (identity-disjoint from LFW) and `att_faces` from the data root; `casia_webface` (the paper
+   * profile's) and `path` are training sets named by `path` (bring your own).
+   */
+  dataset: 'celeba_subset' | 'casia_webface' | 'att_faces' | 'path';
+  /**
+   * Optional (see OPTIONAL_FIELDS; `sphereface run --train-data`): an identity-folder tree, the same tree as a .zip,
+   * or an insightface RecordIO folder (train.rec + train.idx). Not part of the run ID: the images' content is.
+   */
+  path?: string;
+  /** Optional (`--train-landmarks`): the 5-point landmark file of `path`; without it the images are pre-aligned crops. */
+  landmarks?: string;
   minImagesPerIdentity: number;
   /** Keep only the first N identities (sorted by id) after filtering; null = all. */
   maxIdentities: number | null;
   /** Horizontal-flip augmentation (the authors' `mirror: true`). */
   mirror: boolean;
+  /**
+   * Optional (see OPTIONAL_FIELDS): random-crop augmentation with this margin in pixels. The training crops are
+   * aligned with the margin on every side and each batch row is a random crop-size window of them (the PyTorch
+   * port's 2: ±2 px). LFW is aligned without a margin, the centre window.
+   */
+  randomCrop?: number;
 }
 
 export interface TestDataConfig {
@@ -76,17 +92,29 @@ export interface ExperimentConfig {
 
 /**
  * Settings a config may leave out, with the value that absence means (the authors' Caffe choices). They were
- * added for the controlled runs on the full-width gap (docs/full-width-gap.md); leaving them out keeps the configs,
+ * added for the controlled runs on the full-width gap (notebooks/full-width-gap.ipynb); leaving them out keeps the configs,
  * and so the run IDs, of the runs recorded before them, and a value equal to its default is dropped again
  * (applyOverrides), so that spelling a default out does not make another run.
  */
 export const OPTIONAL_FIELDS: Readonly<Record<string, unknown>> = {
   'data.jpegDecoder': 'jpeg-js',
+  'data.train.randomCrop': 0,
+  'data.train.path': undefined,
+  'data.train.landmarks': undefined,
   'model.xavier': 'fan-in',
   'trainer.biasLrMult': 2,
   'trainer.biasDecayMult': 0,
   'trainer.momentumStyle': 'caffe',
 };
+
+/**
+ * The config as it enters the run ID: where a training set named by a path lives (data.train.path, .landmarks) is
+ * left out, because the data view hash already names its content, so moving the data keeps the run ID.
+ */
+export function identityConfig(config: ExperimentConfig): ExperimentConfig {
+  const { path: _path, landmarks: _landmarks, ...train } = config.data.train;
+  return { ...config, data: { ...config.data, train } };
+}
 
 export class ConfigError extends Error {
   constructor(readonly path: string, message: string) {
@@ -190,10 +218,22 @@ export function validateConfig(config: ExperimentConfig, knownModels: readonly s
   check(PROFILES.includes(config.profile), 'profile', `must be one of ${PROFILES.join(', ')}`);
   check(isInt(config.seed, 0), 'seed', 'must be an integer ≥ 0');
   const { train, test, crop } = config.data;
-  check(['celeba_subset', 'casia_webface', 'att_faces'].includes(train.dataset), 'data.train.dataset', 'must be one of celeba_subset, casia_webface, att_faces');
+  check(['celeba_subset', 'casia_webface', 'att_faces', 'path'].includes(train.dataset), 'data.train.dataset', 'must be one of celeba_subset, casia_webface, att_faces, path');
+  const byPath = train.dataset === 'casia_webface' || train.dataset === 'path';
+  if (byPath && typeof train.path !== 'string') {
+    throw new ConfigError(
+      'data.train.path',
+      `the ${train.dataset} training set is named by a path: pass --train-data PATH (an identity-folder tree such as CASIA-WebFace, ` +
+        `the same tree as a .zip, or an insightface RecordIO folder) and, for images that are not aligned yet, --train-landmarks FILE ` +
+        `(README: "Reproducing the paper on a GPU"); got ${describeValue(train.path)}`,
+    );
+  }
+  check(byPath || train.path === undefined, 'data.train.path', `names a training set, so data.train.dataset must be 'path' or 'casia_webface', not '${train.dataset}'`);
+  check(train.landmarks === undefined || (typeof train.landmarks === 'string' && train.path !== undefined), 'data.train.landmarks', 'must be a file path, with data.train.path');
   check(isInt(train.minImagesPerIdentity, 1), 'data.train.minImagesPerIdentity', 'must be an integer ≥ 1');
   check(train.maxIdentities === null || isInt(train.maxIdentities, 2), 'data.train.maxIdentities', 'must be null or an integer ≥ 2');
   check(typeof train.mirror === 'boolean', 'data.train.mirror', 'must be a boolean');
+  check(train.randomCrop === undefined || (isInt(train.randomCrop, 0) && train.randomCrop <= 8), 'data.train.randomCrop', 'must be an integer in [0, 8] (a margin in pixels)');
   check(test.dataset === 'lfw', 'data.test.dataset', "must be 'lfw'");
   check(['mtcnn', 'dlib'].includes(test.landmarks), 'data.test.landmarks', "must be 'mtcnn' or 'dlib'");
   check(isInt(test.pairsPerFold, 2) && test.pairsPerFold <= 600 && test.pairsPerFold % 2 === 0, 'data.test.pairsPerFold', 'must be an even integer in [2, 600]');

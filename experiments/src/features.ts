@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { cropsToTensor, loadCrops, pairImages, type AlignOptions, type CropSet, type LfwPairsWithData } from '@sphereface/data';
+import { assembleBatch, buildCropStore, pairImages, type AlignOptions, type CropSource, type LfwPairsWithData } from '@sphereface/data';
 import { extractEmbeddings } from '@sphereface/models';
 
 /** Rows of features: row i is `data[i·cols … (i+1)·cols)`. */
@@ -9,29 +9,25 @@ export interface FeatureRows {
   data: Float32Array;
 }
 
-/** Crops start … start+count−1 of a crop set as a normalised, unmirrored [count, H, W, 3] tensor. */
-function cropRange(crops: CropSet, start: number, count: number): tf.Tensor4D {
-  const size = crops.height * crops.width * 3;
-  const views = Array.from({ length: count }, (_, i) => crops.data.subarray((start + i) * size, (start + i + 1) * size));
-  return cropsToTensor(views, new Uint8Array(count), crops.height, crops.width);
+/**
+ * Crops start … start+count−1 of a crop source as a normalised, unmirrored [count, H, W, 3] tensor; with a margin,
+ * their centre windows (crops aligned with a margin for random-crop training: the window is the crop without it).
+ */
+function cropRange(crops: CropSource, start: number, count: number, margin: number): tf.Tensor4D {
+  const height = crops.height - 2 * margin, width = crops.width - 2 * margin;
+  const plan = { indices: Int32Array.from({ length: count }, (_, i) => start + i), flips: new Uint8Array(count), height, width, corners: new Int16Array(2 * count).fill(margin) };
+  return tf.tensor4d(assembleBatch(crops, plan), [count, height, width, 3]);
 }
 
-/** Normalised float images of a crop set, as the trainer's array provider wants them. */
-export function cropsAsFloat(crops: CropSet): Float32Array {
-  const tensor = cropRange(crops, 0, crops.kept.length);
-  const data = tensor.dataSync() as Float32Array;
-  tensor.dispose();
-  return data;
-}
-
-/** Embeddings of the original and the mirrored crops, [N, D] each, in chunks to bound memory. */
-export function embedCrops(backbone: tf.LayersModel, crops: CropSet, chunk = 256): { original: Float32Array; flipped: Float32Array; dim: number } {
-  const n = crops.kept.length;
+/** Embeddings of the original and the mirrored crops (their centre windows with a margin), [N, D] each, in chunks to bound memory. */
+export function embedCrops(backbone: tf.LayersModel, crops: CropSource, opts: { margin?: number; chunk?: number } = {}): { original: Float32Array; flipped: Float32Array; dim: number } {
+  const { margin = 0, chunk = 256 } = opts;
+  const n = crops.count;
   const parts: Float32Array[] = [];
   let dim = 0;
   for (let start = 0; start < n; start += chunk) {
     const count = Math.min(chunk, n - start);
-    const images = cropRange(crops, start, count);
+    const images = cropRange(crops, start, count, margin);
     const fused = extractEmbeddings(backbone, images, 'concat');
     dim = fused.shape[1] / 2;
     parts.push(fused.dataSync() as Float32Array);
@@ -68,8 +64,14 @@ export interface LfwFeatures {
 
 export async function lfwFeatures(backbone: tf.LayersModel, lfw: LfwPairsWithData, align: AlignOptions): Promise<LfwFeatures> {
   const images = pairImages(lfw);
-  const crops = await loadCrops(lfw.imageDir, images, { align });
-  const { original, flipped, dim } = embedCrops(backbone, crops);
+  const crops = await buildCropStore(lfw.imageDir, images, { align });
+  let embedded;
+  try {
+    embedded = embedCrops(backbone, crops);
+  } finally {
+    crops.close();
+  }
+  const { original, flipped, dim } = embedded;
   const index = new Map(images.map((it, i) => [it.rel, i]));
   return { original, flipped, dim, left: lfw.pairs.map((p) => index.get(p.a)!), right: lfw.pairs.map((p) => index.get(p.b)!) };
 }

@@ -1,6 +1,6 @@
 import { contentHash } from '@sphereface/common';
 import { getExperiment, resolveConfig } from './definitions';
-import type { Profile } from './config';
+import { identityConfig, type Profile } from './config';
 import { listRecords, type RunRecord } from './record';
 import { runExperiment } from './runner';
 import { repositoryRoot } from './paths';
@@ -11,6 +11,8 @@ export interface EnsureRunsOptions {
   seeds?: number[];
   /** Default: every variant of the experiment. */
   variants?: string[];
+  /** `path=value` changes to each run's config (as `sphereface run --set`); default none. */
+  overrides?: string[];
   /** Run what is not recorded yet (default true); false only reads records. */
   run?: boolean;
   log?: (line: string) => void;
@@ -29,14 +31,16 @@ export async function ensureRuns(experiment: string, options: EnsureRunsOptions)
   const out: RunRecord[] = [];
   for (const variant of variants) {
     for (const seed of seeds) {
-      // Only finished records made with the profile's current settings count (not older definitions, not --set
-      // studies); a failed run is replayed by runExperiment, which throws its diagnosis.
-      const wanted = contentHash(resolveConfig(experiment, variant, options.profile, seed));
+      // Only finished records made with the profile's current settings (and these overrides) count, not older
+      // definitions; a failed run is replayed by runExperiment, which throws its diagnosis.
+      const overrides = options.overrides ?? [];
+      const wanted = contentHash(identityConfig(resolveConfig(experiment, variant, options.profile, seed, overrides)));
       const newest = listRecords(root)
-        .filter((r) => !r.overrides?.length && !r.failure && contentHash(r.identity.config) === wanted)
+        .filter((r) => !r.failure && contentHash(r.identity.config) === wanted)
         .sort((a, b) => b.endedAt.localeCompare(a.endedAt))[0];
-      const record = newest ?? (options.run === false ? undefined : await runExperiment({ root, experiment, variant, profile: options.profile, seed, log }));
-      if (!record) throw new Error(`no ${options.profile} record of ${experiment}/${variant} seed ${seed}; run: sphereface run ${experiment} --variant ${variant} --profile ${options.profile} --seed ${seed}`);
+      const record = newest ?? (options.run === false ? undefined : await runExperiment({ root, experiment, variant, profile: options.profile, seed, overrides, log }));
+      const sets = overrides.map((o) => ` --set ${o}`).join('');
+      if (!record) throw new Error(`no ${options.profile} record of ${experiment}/${variant} seed ${seed}${sets ? ` with${sets}` : ''}; run: sphereface run ${experiment} --variant ${variant} --profile ${options.profile} --seed ${seed}${sets}`);
       console.log(`run:${record.runId} ${experiment}/${variant} seed ${seed}${newest ? ` (recorded; ${describeCodeStatus(recordCodeStatus(record, root))})` : ''}`);
       out.push(record);
     }

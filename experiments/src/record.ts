@@ -66,6 +66,51 @@ export interface RunRecord {
   failure?: RunFailure;
   /** The files of the code identity with their (shortened) sha256, so `show` can say which files changed since. */
   codeFiles?: Record<string, string>;
+  /** Benchmarks evaluated after the run (`sphereface eval`; benchmark-eval.ts); not part of the run ID. */
+  benchmarks?: BenchmarkEvaluation[];
+}
+
+/**
+ * One benchmark evaluated with a model (`sphereface eval`): its protocols are named `<name>/<protocol>`, so that they
+ * never read as LFW's. `evaluationId` is the content hash of what determines the result (the model, the benchmark's
+ * data hash, the crop and normalisation, the evaluation code and the backend).
+ */
+export interface BenchmarkEvaluation {
+  /** The benchmark's name: a .bin file's stem (`cfp_fp`), or `ytf`. */
+  name: string;
+  kind: 'verification-bin' | 'ytf';
+  /** sha256 of the .bin file; for YTF the content hash of splits.txt, the frames used and their boxes. */
+  dataHash: string;
+  pairs: number;
+  evaluationId: string;
+  /** How the images were cut and normalised for the model: crop [height, width], template, decoder, normalisation. */
+  input: { crop: [number, number]; template: string; decoder: string; normalise: string };
+  protocols: RecordedProtocol[];
+  /** The canonical protocol's ROC figures (auc, eer, tar@far=…). */
+  verification?: Record<string, number>;
+  evaluatedAt: string;
+  seconds: number;
+  /** The tfjs backend the features were computed on. */
+  backend: string;
+  /** The evaluation code's identity hash (its module graph and the lockfile) and the git state. */
+  code: { hash: string; commit: string | null; dirty: boolean };
+}
+
+/** Why `b` is not a well-formed BenchmarkEvaluation, or null. */
+export function benchmarkEvaluationProblem(b: BenchmarkEvaluation): string | null {
+  if (!b || typeof b !== 'object') return 'an entry is not an object';
+  if (typeof b.name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(b.name)) return `name ${JSON.stringify(b.name)} is not a benchmark name`;
+  if (b.kind !== 'verification-bin' && b.kind !== 'ytf') return `${b.name}: kind ${JSON.stringify(b.kind)} is not verification-bin or ytf`;
+  if (typeof b.dataHash !== 'string' || !/^[0-9a-f]{64}$/.test(b.dataHash)) return `${b.name}: dataHash must be a sha256`;
+  if (typeof b.evaluationId !== 'string' || !/^[0-9a-f]{16}$/.test(b.evaluationId)) return `${b.name}: evaluationId must be 16 hex digits`;
+  if (Number.isNaN(Date.parse(b.evaluatedAt))) return `${b.name}: evaluatedAt is not a date`;
+  if (!Array.isArray(b.protocols) || b.protocols.length === 0) return `${b.name}: protocols must be a non-empty array`;
+  for (const p of b.protocols) {
+    if (typeof p.protocol !== 'string' || !p.protocol.startsWith(`${b.name}/`) || !Number.isFinite(p.mean)) {
+      return `${b.name}: protocol ${JSON.stringify(p.protocol)} is malformed (named ${b.name}/…, with a finite mean)`;
+    }
+  }
+  return null;
 }
 
 /** Why a run stopped (the trainer's TrainingHealthError). */
@@ -122,6 +167,9 @@ export function recordsDir(root: string): string {
   return process.env.SPHEREFACE_RECORDS ?? join(root, 'experiments', 'records');
 }
 
+/** The folder of `sphereface eval`'s records of published models, inside the records folder; it holds no run records. */
+export const EVALUATIONS_DIR = 'evaluations';
+
 export function recordPath(root: string, runId: string, profile: string): string {
   return join(recordsDir(root), profile, `${runId}.json`);
 }
@@ -131,6 +179,7 @@ function findRecordFile(root: string, runId: string): string | null {
   const dir = recordsDir(root);
   if (!existsSync(dir)) return null;
   for (const profile of readdirSync(dir)) {
+    if (profile === EVALUATIONS_DIR) continue;
     const path = join(dir, profile, `${runId}.json`);
     if (existsSync(path)) return path;
   }
@@ -178,6 +227,18 @@ export function validateRecord(value: unknown, where: string): RunRecord {
   if (r.failure !== undefined && (!Number.isInteger(r.failure.iteration) || typeof r.failure.kind !== 'string' || typeof r.failure.diagnosis !== 'string')) {
     fail('failure must have an integer iteration, a kind and a diagnosis');
   }
+  if (r.benchmarks !== undefined) {
+    if (!Array.isArray(r.benchmarks)) fail('benchmarks must be an array');
+    const names = new Set(r.metrics.lfw.map((p) => p.protocol));
+    for (const b of r.benchmarks) {
+      const problem = benchmarkEvaluationProblem(b);
+      if (problem) fail(`benchmarks: ${problem}`);
+      for (const p of b.protocols) {
+        if (names.has(p.protocol)) fail(`benchmarks: protocol ${p.protocol} appears twice`);
+        names.add(p.protocol);
+      }
+    }
+  }
   return r;
 }
 
@@ -203,7 +264,7 @@ export function listRecordIds(root: string): string[] {
   const dir = recordsDir(root);
   if (!existsSync(dir)) return [];
   return readdirSync(dir, { withFileTypes: true })
-    .filter((d) => d.isDirectory())
+    .filter((d) => d.isDirectory() && d.name !== EVALUATIONS_DIR)
     .flatMap((d) => readdirSync(join(dir, d.name)))
     .filter((f) => /^[0-9a-f]{16}\.json$/.test(f))
     .map((f) => f.slice(0, 16))

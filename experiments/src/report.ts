@@ -1,5 +1,5 @@
 import { describeCodeStatus, type CodeStatus } from './code-identity';
-import type { RunRecord } from './record';
+import type { BenchmarkEvaluation, RunRecord } from './record';
 
 export const SPHEREFACE_BIBTEX = `@inproceedings{liu2017sphereface,
   title     = {SphereFace: Deep Hypersphere Embedding for Face Recognition},
@@ -105,9 +105,21 @@ export function formatShow(record: RunRecord, codeStatus?: CodeStatusOf): string
     lines.push(`  ${Object.entries(record.metrics.verification).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')}`);
   }
   if (record.metrics.angularFisherScore !== undefined) lines.push(`angular Fisher score ${record.metrics.angularFisherScore.toFixed(4)}`);
+  for (const b of record.benchmarks ?? []) lines.push(...formatBenchmark(b));
   if (record.paper) lines.push(`paper    ${record.paper.lfw.toFixed(2)} % (${record.paper.source})`);
   for (const a of record.artifacts) lines.push(`artifact ${a.name}: ${a.path} (${a.bytes} bytes, sha256 ${a.sha256.slice(0, 12)})`);
   return lines.join('\n');
+}
+
+/** One benchmark evaluation (`sphereface eval`): a heading line, then its protocols as `show` lists LFW's. */
+export function formatBenchmark(b: BenchmarkEvaluation): string[] {
+  const { crop, template, normalise } = b.input;
+  return [
+    `benchmark ${b.name}: ${b.pairs} pairs, data ${b.dataHash.slice(0, 12)}, input ${crop.join('×')} ${template} ${normalise}, ` +
+      `evaluation ${b.evaluationId} (${b.evaluatedAt}, ${b.backend})`,
+    ...b.protocols.map((p) => `  ${p.protocol.padEnd(26)} ${pct(p.mean)} ± ${pct(p.std)} %`),
+    ...(b.verification ? [`  ${Object.entries(b.verification).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')}`] : []),
+  ];
 }
 
 /** Flattens nested objects to dotted keys for side-by-side comparison. */

@@ -3,7 +3,7 @@ import { pairImages } from '@sphereface/data';
 import { listModels, selectBackend, type BackendInfo } from '@sphereface/models';
 import { contentHash } from '@sphereface/common';
 import { assertWritable, writeArtifact, writeModelArtifacts } from './artifacts';
-import { validateConfig, type ExperimentConfig, type Profile } from './config';
+import { identityConfig, validateConfig, type ExperimentConfig, type Profile } from './config';
 import { codeIdentity, describeCodeStatus, recordCodeStatus } from './code-identity';
 import { getExperiment, resolveConfig } from './definitions';
 import { evaluateLfw, trainingFeatureScore } from './evaluation';
@@ -55,7 +55,7 @@ export async function runExperiment(options: RunOptions): Promise<RunRecord> {
   log(`[1/5] data views (${config.data.train.dataset}, LFW ${config.data.test.pairsPerFold * 10} pairs)`);
   const views = dataViews(config);
   const code = codeIdentity(root, backend.tfBackend);
-  const identity: RunIdentity = { config, code: { hash: code.hash }, data: dataViewHashes(views), backend: backend.tfBackend };
+  const identity: RunIdentity = { config: identityConfig(config), code: { hash: code.hash }, data: dataViewHashes(views), backend: backend.tfBackend };
   const runId = runIdOf(identity);
   const replay = recordedResult(options, runId, config, log);
   if (replay) return replay;
@@ -149,7 +149,7 @@ async function trainAndRecord(run: Run): Promise<RunRecord> {
     }
     if (config.evaluation.trainFeatures) {
       log('[4/5] embedding the training images');
-      const { original, dim } = embedCrops(session.backbone, session.crops);
+      const { original, dim } = embedCrops(session.backbone, session.crops, { margin: session.margin });
       artifacts.push(await writeArtifact(runDir, artifactsDir, 'train-features.f32', new Uint8Array(original.buffer)));
       artifacts.push(await writeArtifact(runDir, artifactsDir, 'train-labels.json', new TextEncoder().encode(JSON.stringify(Array.from(session.labels)))));
       metrics.angularFisherScore = trainingFeatureScore(original, dim, session.labels);

@@ -119,9 +119,11 @@ export function comparisonMarkdown(experiment: string, summaries: VariantSummary
   );
 }
 
-const signed = (v: number) => `${v >= 0 ? '+' : '−'}${Math.abs(v).toFixed(2)}`;
-const interval = (d: PairedDifference) => `${signed(d.mean)} [${signed(d.interval[0])}, ${signed(d.interval[1])}]`;
-const share = (v: number) => `${Math.round(100 * v)} %`;
+/** A difference with its sign, 2 decimals (percentage points in the report's tables). */
+export const signed = (v: number) => `${v >= 0 ? '+' : '−'}${Math.abs(v).toFixed(2)}`;
+/** A paired difference as `mean [lower, upper]`. */
+export const interval = (d: PairedDifference) => `${signed(d.mean)} [${signed(d.interval[0])}, ${signed(d.interval[1])}]`;
+export const share = (v: number) => `${Math.round(100 * v)} %`;
 
 /**
  * Paired comparisons of an experiment's variants against its baseline on the canonical protocol, per profile: per seed

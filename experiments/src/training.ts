@@ -1,11 +1,10 @@
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
-import { loadCrops, type CropSet } from '@sphereface/data';
-import { ArrayBatchProvider, createModel, marginHeadModel, readTrainLog, Trainer, TrainingHealthError, type IterationRecord } from '@sphereface/models';
+import { buildCropStore, CropBatchProvider, paddedTemplate, type CropStore } from '@sphereface/data';
+import { createModel, marginHeadModel, readTrainLog, Trainer, TrainingHealthError, type IterationRecord } from '@sphereface/models';
 import { removeTemporaryFiles } from './artifacts';
 import type { ExperimentConfig } from './config';
-import { cropsAsFloat } from './features';
 import type { RunFailure } from './record';
 import type { DataViews } from './views';
 
@@ -30,10 +29,12 @@ export function prepareRunFolder(runDir: string, force: boolean, log: (line: str
   if (removed.length) log(`removed ${removed.length} temporary file(s) that an interrupted attempt left: ${removed.map((f) => relative(runDir, f)).join(', ')}`);
 }
 
-/** Stage 2's result: the aligned training crops, and the models and trainer, resumed where an attempt stopped. */
+/** Stage 2's result: the store of aligned training crops, and the models and trainer, resumed where an attempt stopped. */
 export interface TrainingSession {
-  crops: CropSet;
-  /** Class label of each kept crop. */
+  crops: CropStore;
+  /** The crops' margin for random-crop augmentation (0: none): the model sees their centre windows. */
+  margin: number;
+  /** Class label of each stored crop. */
   labels: Int32Array;
   backbone: tf.LayersModel;
   head: tf.LayersModel;
@@ -45,9 +46,21 @@ export interface TrainingSession {
 export async function setUpTraining(config: ExperimentConfig, views: DataViews, runDir: string, log: (line: string) => void): Promise<TrainingSession> {
   const { train, align } = views;
   const seed = config.seed;
-  const crops = await loadCrops(train.imageDir, train.items, { align });
+  // Random-crop augmentation: crops aligned with a margin, batches of crop-size windows of them.
+  const margin = config.data.train.randomCrop ?? 0;
+  const storeAlign = margin > 0 ? { ...align, template: paddedTemplate({ ...align, margin }), height: align.height + 2 * margin, width: align.width + 2 * margin } : align;
+  const crops = await buildCropStore(train.imageDir, train.items, {
+    align: storeAlign,
+    ...views.trainSource,
+    onProgress: ({ shard, shards, built, images }) => {
+      if (built > 0 && shards > 1 && (shard === shards || shard % 10 === 0)) log(`crop store: shard ${shard}/${shards} (${images} images)`);
+    },
+  });
   const labels = Int32Array.from(crops.kept, (k) => train.items[k].label);
-  const provider = new ArrayBatchProvider(cropsAsFloat(crops), labels, [align.height, align.width, 3], train.identities.length, seed);
+  const provider = new CropBatchProvider(crops, labels, train.identities.length, seed, {
+    mirror: config.data.train.mirror,
+    ...(margin > 0 ? { window: { height: align.height, width: align.width } } : {}),
+  });
   const backbone = createModel(config.model.name, {
     inputSize: config.data.crop,
     widthMultiplier: config.model.widthMultiplier,
@@ -75,8 +88,6 @@ export async function setUpTraining(config: ExperimentConfig, views: DataViews, 
     ...(t.biasLrMult !== undefined ? { biasLrMult: t.biasLrMult } : {}),
     ...(t.biasDecayMult !== undefined ? { biasDecayMult: t.biasDecayMult } : {}),
     ...(t.momentumStyle ? { momentumStyle: t.momentumStyle } : {}),
-    mirror: config.data.train.mirror,
-    seed,
     checkpointDir: join(runDir, 'checkpoints'),
     checkpointEvery: t.checkpointEvery,
     logFile,
@@ -90,7 +101,12 @@ export async function setUpTraining(config: ExperimentConfig, views: DataViews, 
     rmSync(logFile);
     log(`no usable checkpoint${skipped.length ? '' : ' yet'}: training from iteration 0 (removed the log of the interrupted attempt)`);
   }
-  return { crops, labels, backbone, head, trainer, logFile, dispose: () => [trainer, backbone, head].forEach((m) => m.dispose()) };
+  const dispose = () => {
+    [trainer, backbone, head].forEach((m) => m.dispose());
+    crops.close();
+    void provider.close();
+  };
+  return { crops, margin, labels, backbone, head, trainer, logFile, dispose };
 }
 
 /** Stage 3's result: the log's iteration records, and the health check's verdict when it stopped training. */
@@ -114,7 +130,7 @@ export async function train(session: TrainingSession): Promise<TrainingOutcome> 
 export function trainingMetrics(session: TrainingSession, history: IterationRecord[], identities: number): Record<string, number> {
   const last = history.filter((r) => Number.isFinite(r.loss)).slice(-10);
   const average = (key: keyof IterationRecord) => last.reduce((s, r) => s + Number(r[key]), 0) / last.length;
-  return { loss: average('loss'), accuracy: average('accuracy'), iterations: session.trainer.iteration, identities, images: session.crops.kept.length };
+  return { loss: average('loss'), accuracy: average('accuracy'), iterations: session.trainer.iteration, identities, images: session.crops.count };
 }
 
 /** At most HISTORY_POINTS evenly spaced iteration records (always the last), with the fields the record keeps. */

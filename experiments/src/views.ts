@@ -9,35 +9,47 @@ import {
   type IdentityDataset,
   type LfwPairsWithData,
 } from '@sphereface/data';
-import type { ExperimentConfig } from './config';
+import { isRecordIoFolder, loadRecordIoTrainingSet, loadTrainingSet } from '@sphereface/data/sources';
+import { ConfigError, type ExperimentConfig } from './config';
 
 /** Stage 1: what a run trains and evaluates on, as the config selects it. */
 export interface DataViews {
   /** The alignment every crop of the run is made with. */
   align: Required<AlignOptions>;
   train: IdentityDataset;
+  /** Where the training images are when they are not files in train.imageDir (see BuildCropStoreOptions). */
+  trainSource?: { zip: { prefix: string } } | { recordio: { rec: string; idx: string } };
   /** Null when the config evaluates no LFW protocol. */
   lfw: LfwPairsWithData | null;
 }
 
-function trainingView(config: ExperimentConfig): IdentityDataset {
-  const { dataset, minImagesPerIdentity, maxIdentities } = config.data.train;
-  if (dataset !== 'celeba_subset') {
-    throw new Error(
-      `training set '${dataset}' is not available through this runner yet: the ${config.profile} profile names the ` +
-        `paper's data. Put CASIA-WebFace aligned like celeba_subset (identity folders + a 5-point landmark file) under the ` +
-        `data root and add a loader in @sphereface/data, or run a smoke/cpu profile.`,
-    );
+function trainingView(config: ExperimentConfig): Pick<DataViews, 'train' | 'trainSource'> {
+  const { dataset, minImagesPerIdentity, maxIdentities, path, landmarks } = config.data.train;
+  if (path !== undefined) {
+    if (isRecordIoFolder(path)) {
+      if (landmarks !== undefined) throw new ConfigError('data.train.landmarks', `${path} is a RecordIO folder of aligned crops: it takes no landmark file`);
+      const set = loadRecordIoTrainingSet(path, { minImagesPerIdentity, maxIdentities });
+      return { train: set, trainSource: { recordio: set.recordio } };
+    }
+    // Without landmarks the images are crops already: the store centre-crops them to the crop size's aspect and resizes.
+    const set = loadTrainingSet(path, { minImagesPerIdentity, maxIdentities, ...(landmarks !== undefined ? { landmarks: { file: landmarks } } : {}) });
+    // A zip's reader holds the archive open; nothing reads through the set after this (the crop store's workers open
+    // the zip themselves), so it is closed here rather than leaking a descriptor per dataViews call.
+    set.close();
+    return { train: set, ...(set.source.kind === 'zip' ? { trainSource: { zip: { prefix: set.source.prefix } } } : {}) };
   }
+  if (dataset !== 'celeba_subset') throw new Error(`training set '${dataset}' has no loader in this runner (celeba_subset, or a path with --train-data)`);
   const full = loadCelebaSubset({ minImagesPerIdentity });
-  if (maxIdentities === null || maxIdentities >= full.identities.length) return full;
+  if (maxIdentities === null || maxIdentities >= full.identities.length) return { train: full };
   // The first identities in sorted order, relabelled 0…n−1.
   const identities = full.identities.slice(0, maxIdentities);
   return {
-    ...full,
-    identities,
-    items: full.items.filter((it) => it.label < maxIdentities),
-    provenance: { ...full.provenance, maxIdentities },
+    train: {
+      ...full,
+      identities,
+      items: full.items.filter((it) => it.label < maxIdentities),
+      provenance: { ...full.provenance, maxIdentities },
+    },
   };
 }
 
@@ -61,7 +73,7 @@ export function dataViews(config: ExperimentConfig): DataViews {
   const [height, width] = config.data.crop;
   return {
     align: { height, width, allowReflection: true, template: 'sphereface-96x112', decoder: config.data.jpegDecoder ?? DEFAULT_JPEG_DECODER },
-    train: trainingView(config),
+    ...trainingView(config),
     lfw: config.evaluation.protocols.length > 0 ? lfwView(config) : null,
   };
 }

@@ -8,7 +8,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { alignFace, cropBatches, CropPool, DEFAULT_ALIGN, decodeImageFile, type Image, loadCrops, loadLfwPairs } from '../src/index';
+import { alignFace, CropBatchProvider, CropPool, DEFAULT_ALIGN, decodeImageFile, type Image, loadCrops, loadLfwPairs, memoryCrops } from '../src/index';
 
 const { values } = parseArgs({ options: { n: { type: 'string', default: '2000' }, workers: { type: 'string', default: '2,3,4' } } });
 const lfw = loadLfwPairs();
@@ -49,9 +49,14 @@ await loadCrops(lfw.imageDir, items, { dir, workers: 2 });
 await tf.setBackend('cpu');
 let crops!: Awaited<ReturnType<typeof loadCrops>>;
 console.log(`crop cache hit (read+check) ${rate(tasks.length, await time(async () => (crops = await loadCrops(lfw.imageDir, items, { dir }))))}`);
-const labels = items.map((_, i) => i);
-const feed = () => {
-  for (const b of cropBatches(crops, labels, { batchSize: 64, seed: 1, epoch: 0, flip: true })) tf.dispose([b.x, b.labels]);
+// One epoch's worth of shuffled, mirrored batches of 64 from the crops in memory (one class per image).
+const provider = new CropBatchProvider(memoryCrops(crops.data, crops.height, crops.width), Int32Array.from(crops.kept), items.length, 1, { mirror: true });
+const batches = Math.ceil(crops.kept.length / 64);
+const feed = async () => {
+  for (let k = 0; k < batches; k++) {
+    const b = await provider.next(64);
+    tf.dispose([b.images, b.labels]);
+  }
 };
-console.log(`cached batches of 64 -> tf ${rate(tasks.length, await time(feed))}`);
+console.log(`cached batches of 64 -> tf ${rate(batches * 64, await time(feed))}`);
 rmSync(dir, { recursive: true });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   type Affine, type AlignmentTemplate, type AlignOptions, type Point, alignFace, alignmentRecord, alignmentTemplate, applyAffine, centreCrop,
-  defineTemplate, INSIGHTFACE_TEMPLATE, invertAffine, isDefaultTemplate, resolveAlign, resolveTemplate, SPHEREFACE_TEMPLATE,
+  defineTemplate, INSIGHTFACE_TEMPLATE, invertAffine, paddedTemplate, isDefaultTemplate, resolveAlign, resolveTemplate, SPHEREFACE_TEMPLATE,
   SPHEREFACE_TEMPLATE_MATLAB, similarityTransform, TemplateError, templatePlacement, warpAffine,
 } from './align';
 import type { Image } from './image';
@@ -279,6 +279,28 @@ function ramp(width: number, height: number, channels: 1 | 3): Image {
   }
   return { width, height, channels, data };
 }
+
+describe('paddedTemplate (random-crop margins)', () => {
+  it('aligns crops with a margin whose centre window is the crop aligned without one', () => {
+    const src = ramp(150, 150, 3);
+    const T = similarity(0.2, 0.55, 20, 25);
+    const lm = alignmentTemplate({ height: 56, width: 48 }).map((p) => applyAffine(invertAffine(T), p));
+    for (const [height, width, margin] of [[112, 96, 2], [56, 48, 2], [56, 48, 3]]) {
+      const plain = alignFace(src, lm, { height, width }).image;
+      const template = paddedTemplate({ height, width, margin });
+      expect([template.width, template.height]).toEqual([width + 2 * margin, height + 2 * margin]);
+      expect(template.name).toBe(`sphereface-96x112.${width}x${height}+${margin}px`);
+      const padded = alignFace(src, lm, { template, height: height + 2 * margin, width: width + 2 * margin }).image;
+      let worst = 0;
+      for (let y = 0; y < height; y++) for (let x = 0; x < width * 3; x++) {
+        worst = Math.max(worst, Math.abs(padded.data[((y + margin) * (width + 2 * margin)) * 3 + margin * 3 + x] - plain.data[y * width * 3 + x]));
+      }
+      // The same similarity up to the float rounding of its fit: a pixel may round the other way, no more.
+      expect(worst, `${height}×${width} + ${margin}`).toBeLessThanOrEqual(1);
+    }
+    expect(() => paddedTemplate({ margin: -1 })).toThrow(/margin must be an integer ≥ 0/);
+  });
+});
 
 describe('warpAffine / alignFace', () => {
   it('samples at the inverse-mapped pixel centre (0-based, centres at integers)', () => {

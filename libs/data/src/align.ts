@@ -226,6 +226,21 @@ export function alignmentTemplate(opts: Partial<AlignOptions> = {}): Point[] {
   return template.points.map(([x, y]) => [(x + 0.5) * s - 0.5 + offsetX, (y + 0.5) * s - 0.5 + offsetY] as const);
 }
 
+/**
+ * A template for crops with a margin: the points of `template` placed in a height × width crop (alignmentTemplate),
+ * moved by `margin` pixels right and down, on a (height + 2·margin) × (width + 2·margin) canvas. Aligning to it gives
+ * the height × width crop with `margin` more pixels of the image on every side, so that random-crop augmentation
+ * cuts windows of real image (the PyTorch port of SphereFace: template + 2 px on a 100×116 warp, random 96×112
+ * windows). The centre window is the crop aligned without a margin.
+ */
+export function paddedTemplate(opts: Partial<AlignOptions> & { margin: number }): AlignmentTemplate {
+  const { margin } = opts;
+  if (!(Number.isInteger(margin) && margin >= 0)) throw new Error(`paddedTemplate: margin must be an integer ≥ 0, got ${margin}`);
+  const { template, height, width } = resolveAlign(opts);
+  const points = alignmentTemplate(opts).map(([x, y]) => [x + margin, y + margin] as const);
+  return validated({ name: `${template.name}.${width}x${height}+${margin}px`, points, width: width + 2 * margin, height: height + 2 * margin });
+}
+
 export function applyAffine(m: Affine, [x, y]: Point): Point {
   return [m[0] * x + m[1] * y + m[2], m[3] * x + m[4] * y + m[5]];
 }

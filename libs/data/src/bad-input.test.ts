@@ -1,14 +1,15 @@
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import jpeg from 'jpeg-js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { sha256Hex } from '@sphereface/common';
-import { streamBatches } from './batches';
+import { CropBatchProvider } from './batches';
 import { DEFAULT_ALIGN } from './align';
 import { loadCrops } from './crop-cache';
-import { type IdentityDataset, loadCelebaSubset } from './datasets';
+import { buildCropStore } from './crop-store';
+import { loadCelebaSubset } from './datasets';
 import { decodeImageFile, decodePgm } from './decode';
 import { DataError, DatasetMissingError, formatSkipped } from './errors';
 import { parseLandmarks } from './landmarks';
@@ -124,29 +125,38 @@ describe('bad input is an error naming file and line, or a counted skip', () => 
     expect([again.status, again.skipped.length]).toEqual(['hit', 1]); // a cache hit still reports the skip
   });
 
-  it('a corrupt image in a streamed epoch: error, or counted skip in that batch', async () => {
+  it('a corrupt image in a store build: error, the shards before it kept; or a counted skip that batches never see', async () => {
     const dataRoot = fakeRoot();
     const imageDir = join(dataRoot.path, 'lfw', 'images_150');
     const lm = parseLandmarks(readFileSync(join(dataRoot.path, 'lfw/landmarks/lfw_landmark_150.txt'), 'utf8'), 'lm', 0);
-    const rels = ['A/A_0001.jpg', 'B/B_0001.jpg', 'A/A_0002.jpg'];
-    const ds: IdentityDataset = {
-      name: 'fake', imageDir, identities: ['A', 'B'], skipped: [], provenance: {},
-      items: rels.map((rel) => ({ rel, label: rel[0] === 'A' ? 0 : 1, identity: rel[0], landmarks: lm.entries.get(rel)!.points })),
-    };
-    const o = { batchSize: 2, seed: 0, epoch: 0, shuffle: false, workers: 0 };
-    await expect(async () => {
-      for await (const b of streamBatches(ds, o)) tf.dispose([b.x, b.labels]);
-    }).rejects.toThrow(/B_0001\.jpg: corrupt JPEG/);
-    const seen: number[] = [];
-    const skipped: string[] = [];
-    for await (const b of streamBatches(ds, { ...o, onBad: 'skip' })) {
-      seen.push(...b.indices);
-      skipped.push(...b.skipped.map((s) => s.file));
-      expect(b.x.shape[0]).toBe(b.indices.length);
-      tf.dispose([b.x, b.labels]);
+    const items = ['A/A_0001.jpg', 'B/B_0001.jpg', 'A/A_0002.jpg'].map((rel) => ({ rel, label: rel[0] === 'A' ? 0 : 1, landmarks: lm.entries.get(rel)!.points }));
+    const dir = join(dataRoot.path, 'store');
+    const o = { dir, workers: 0, shardSize: 1 }; // one image per shard
+    await expect(buildCropStore(imageDir, items, o)).rejects.toThrow(/B_0001\.jpg: corrupt JPEG/);
+    const [folder] = readdirSync(dir);
+    expect(readdirSync(join(dir, folder)).sort()).toEqual(['shard-000000.bin']); // no store.json, nothing of B's shard
+    const store = await buildCropStore(imageDir, items, { ...o, onBad: 'skip' });
+    expect([store.status, Array.from(store.kept)]).toEqual(['resumed', [0, 2]]);
+    expect(store.skipped).toEqual([{ file: join(imageDir, 'B/B_0001.jpg'), reason: expect.stringMatching(/^corrupt JPEG/) }]);
+    // Batches are made of the stored crops only: two epochs of A's two images, each row one of them.
+    const labels = Int32Array.from(store.kept, (k) => items[k].label);
+    const provider = new CropBatchProvider(store, labels, 2, 0, { mirror: false });
+    try {
+      const crops = [0, 1].map((i) => Array.from(store.read(i), (v) => Math.fround((v - 127.5) / 128)));
+      const size = crops[0].length;
+      for (let k = 0; k < 2; k++) {
+        const b = await provider.next(2);
+        expect(Array.from(b.labels.dataSync())).toEqual([0, 0]);
+        const x = b.images.dataSync();
+        const rows = [0, 1].map((n) => crops.findIndex((c) => c.every((v, j) => v === x[n * size + j])));
+        expect(rows.sort()).toEqual([0, 1]);
+        tf.dispose([b.images, b.labels]);
+      }
+    } finally {
+      await provider.close();
+      store.close();
     }
-    expect([seen, skipped]).toEqual([[0, 2], [join(imageDir, 'B/B_0001.jpg')]]);
-  });
+  }, 60_000); // the provider's workers compile the sources on start (~2 s)
 
   it('landmarks outside the image: an error naming the landmark file and line, or a counted skip', async () => {
     const dataRoot = fakeRoot();
@@ -188,16 +198,18 @@ describe('bad input is an error naming file and line, or a counted skip', () => 
     }
   }, 60_000); // a worker compiles the sources on start (~2 s)
 
-  it('a streamed epoch rejects an image whose bytes are not those of its manifest hash, even under skip', async () => {
+  it('a store build rejects an image whose bytes are not those of its manifest hash, even under skip, and stores nothing of it', async () => {
     const dataRoot = fakeRoot();
     const imageDir = join(dataRoot.path, 'lfw', 'images_150');
     const lm = parseLandmarks(readFileSync(join(dataRoot.path, 'lfw/landmarks/lfw_landmark_150.txt'), 'utf8'), 'lm', 0);
-    const items = ['A/A_0001.jpg', 'A/A_0002.jpg'].map((rel) => ({ rel, label: 0, identity: 'A', landmarks: lm.entries.get(rel)!.points, sha256: sha256Hex(jpegBytes(1)) }));
-    const ds: IdentityDataset = { name: 'fake', imageDir, identities: ['A'], skipped: [], provenance: {}, items };
-    const run = async () => {
-      for await (const b of streamBatches(ds, { batchSize: 2, seed: 0, epoch: 0, shuffle: false, workers: 0, onBad: 'skip' })) tf.dispose([b.x, b.labels]);
-    };
-    await expect(run).rejects.toThrow(new RegExp(`A_0002\\.jpg: the bytes read have sha256 ${sha256Hex(jpegBytes(2))}, not the expected ${sha256Hex(jpegBytes(1))}`));
+    const items = ['A/A_0001.jpg', 'A/A_0002.jpg'].map((rel) => ({ rel, landmarks: lm.entries.get(rel)!.points, sha256: sha256Hex(jpegBytes(1)) }));
+    const dir = join(dataRoot.path, 'store');
+    await expect(buildCropStore(imageDir, items, { dir, workers: 0, onBad: 'skip' })).rejects.toThrow(
+      new RegExp(`A_0002\\.jpg: the bytes read have sha256 ${sha256Hex(jpegBytes(2))}, not the expected ${sha256Hex(jpegBytes(1))}`),
+    );
+    const [folder] = readdirSync(dir);
+    expect(readdirSync(join(dir, folder))).toEqual([]); // the shard holding it was not written
+    expect(existsSync(join(dir, folder, 'store.json'))).toBe(false);
   });
 
   it('CelebA-style folders: image without landmarks, landmarks without image', () => {

@@ -1,12 +1,13 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_ALIGN, defineTemplate, INSIGHTFACE_TEMPLATE, SPHEREFACE_TEMPLATE, TemplateError } from './align';
-import { streamBatches } from './batches';
+import { CropBatchProvider } from './batches';
 import { cropCacheKey, loadCrops } from './crop-cache';
+import { buildCropStore, DEFAULT_SHARD_SIZE } from './crop-store';
 import { loadAttFaces } from './datasets';
 import { sha256Hex } from '@sphereface/common';
 import { cropImage } from './process';
@@ -16,6 +17,9 @@ import { CropPool } from './worker-pool';
 
 const faces = generateFaces(12);
 const newDir = () => mkdtempSync(join(tmpdir(), 'sf-crops-'));
+const CROP = 112 * 96 * 3;
+/** The shard files of a store folder, each with its inode (a rewritten shard is a new file: written aside, renamed). */
+const shardFiles = (dir: string) => Object.fromEntries(readdirSync(dir).filter((f) => f.startsWith('shard-')).sort().map((f) => [f, statSync(join(dir, f)).ino]));
 
 describe('aligned-crop cache', () => {
   it('misses, then hits with identical bytes', async () => {
@@ -39,19 +43,85 @@ describe('aligned-crop cache', () => {
     expect(cropCacheKey(other.imageDir, other.items, DEFAULT_ALIGN)).toBe(key);
   });
 
-  it('detects a corrupt or truncated file and rebuilds it', async () => {
+  it('detects a corrupt or truncated shard and rebuilds that shard only', async () => {
     const dir = newDir();
-    const good = await loadCrops(faces.imageDir, faces.items, { dir, workers: 0 });
-    const bytes = readFileSync(good.file);
+    const good = await loadCrops(faces.imageDir, faces.items, { dir, workers: 0, shardSize: 5 });
+    expect(good.status).toBe('miss');
+    const built = shardFiles(good.dir);
+    expect(Object.keys(built)).toEqual(['shard-000000.bin', 'shard-000001.bin', 'shard-000002.bin']); // 5 + 5 + 2 images
+    const shard1 = join(good.dir, 'shard-000001.bin');
+    const bytes = readFileSync(shard1);
     bytes[bytes.length - 1000] ^= 0xff; // one pixel bit-flipped
-    writeFileSync(good.file, bytes);
-    const r1 = await loadCrops(faces.imageDir, faces.items, { dir, workers: 0 });
-    expect([r1.status, r1.corruption]).toEqual(['rebuilt', 'checksum mismatch']);
+    writeFileSync(shard1, bytes);
+    const r1 = await loadCrops(faces.imageDir, faces.items, { dir, workers: 0, shardSize: 5 });
+    expect([r1.status, r1.corruption]).toEqual(['rebuilt', 'shard-000001.bin: checksum mismatch']);
     expect(Buffer.compare(Buffer.from(r1.data), Buffer.from(good.data))).toBe(0);
-    truncateSync(good.file, 20);
-    const r2 = await loadCrops(faces.imageDir, faces.items, { dir, workers: 0 });
-    expect(r2.status).toBe('rebuilt');
-    expect((await loadCrops(faces.imageDir, faces.items, { dir, workers: 0 })).status).toBe('hit');
+    const after1 = shardFiles(good.dir);
+    expect([after1['shard-000000.bin'], after1['shard-000002.bin']]).toEqual([built['shard-000000.bin'], built['shard-000002.bin']]); // not rewritten
+    expect(after1['shard-000001.bin']).not.toBe(built['shard-000001.bin']);
+    truncateSync(join(good.dir, 'shard-000002.bin'), 20);
+    const r2 = await loadCrops(faces.imageDir, faces.items, { dir, workers: 0, shardSize: 5 });
+    expect([r2.status, r2.corruption]).toEqual(['rebuilt', 'shard-000002.bin: bad magic or too short']);
+    expect(Buffer.compare(Buffer.from(r2.data), Buffer.from(good.data))).toBe(0);
+    const after2 = shardFiles(good.dir);
+    expect([after2['shard-000000.bin'], after2['shard-000001.bin']]).toEqual([after1['shard-000000.bin'], after1['shard-000001.bin']]);
+    const hit = await loadCrops(faces.imageDir, faces.items, { dir, workers: 0, shardSize: 5 });
+    expect([hit.status, hit.corruption]).toEqual(['hit', undefined]);
+    expect(shardFiles(good.dir)).toEqual(after2);
+  });
+
+  it('a build killed after some shards resumes there: the shards written are kept, the bytes are the same', async () => {
+    const dir = newDir();
+    const whole = await loadCrops(faces.imageDir, faces.items, { dir: newDir(), workers: 0, shardSize: 5 });
+    const first = await loadCrops(faces.imageDir, faces.items, { dir, workers: 0, shardSize: 5 });
+    // What a build killed after 2 of its 3 shards leaves: no store.json (written last), no third shard.
+    rmSync(join(first.dir, 'store.json'));
+    rmSync(join(first.dir, 'shard-000002.bin'));
+    const kept = shardFiles(first.dir);
+    const progress: object[] = [];
+    const store = await buildCropStore(faces.imageDir, faces.items, { dir, workers: 0, shardSize: 5, onProgress: (p) => progress.push(p) });
+    expect([store.status, store.problems, store.count]).toEqual(['resumed', [], 12]);
+    expect(progress).toEqual([
+      { shard: 1, shards: 3, built: 0, reused: 1, images: 5 },
+      { shard: 2, shards: 3, built: 0, reused: 2, images: 10 },
+      { shard: 3, shards: 3, built: 1, reused: 2, images: 12 },
+    ]);
+    expect(Buffer.compare(Buffer.from(store.readRange(0, store.count)), Buffer.from(whole.data))).toBe(0);
+    store.close();
+    const after = shardFiles(first.dir);
+    expect([after['shard-000000.bin'], after['shard-000001.bin']]).toEqual([kept['shard-000000.bin'], kept['shard-000001.bin']]);
+    expect(existsSync(join(first.dir, 'store.json'))).toBe(true);
+    const again = await loadCrops(faces.imageDir, faces.items, { dir, workers: 0, shardSize: 5 });
+    expect([again.status, again.key, again.dir]).toEqual(['hit', whole.key, first.dir]);
+  });
+
+  it('shardSize sets the images per shard: any size gives the same crops, read across shard boundaries', async () => {
+    const dir = newDir();
+    const one = await buildCropStore(faces.imageDir, faces.items, { dir, workers: 0 });
+    expect(DEFAULT_SHARD_SIZE).toBeGreaterThan(12);
+    expect(Object.keys(shardFiles(one.dir))).toEqual(['shard-000000.bin']);
+    const bytes = one.readRange(0, 12);
+    one.close();
+    for (const shardSize of [1, 5, 12]) {
+      const other = await buildCropStore(faces.imageDir, faces.items, { dir: newDir(), workers: 0, shardSize });
+      expect([other.status, other.key, other.count]).toEqual(['miss', one.key, 12]);
+      expect(Object.keys(shardFiles(other.dir))).toHaveLength(Math.ceil(12 / shardSize));
+      expect(Buffer.compare(Buffer.from(other.readRange(0, 12)), Buffer.from(bytes))).toBe(0);
+      expect(Buffer.compare(Buffer.from(other.readRange(4, 3)), Buffer.from(bytes.subarray(4 * CROP, 7 * CROP)))).toBe(0); // shards 0 and 1 of 5
+      expect(Buffer.compare(Buffer.from(other.read(11)), Buffer.from(bytes.subarray(11 * CROP)))).toBe(0);
+      expect(() => other.read(12)).toThrow(/crop 12 is outside \[0, 12\)/);
+      other.close();
+    }
+    // The same folder with another shard size: laid out anew (not reported as damage), the old layout's extra shards removed.
+    const relaid = await buildCropStore(faces.imageDir, faces.items, { dir, workers: 0, shardSize: 5 });
+    expect([relaid.status, relaid.problems]).toEqual(['miss', []]);
+    expect(Object.keys(shardFiles(relaid.dir))).toEqual(['shard-000000.bin', 'shard-000001.bin', 'shard-000002.bin']);
+    expect(Buffer.compare(Buffer.from(relaid.readRange(0, 12)), Buffer.from(bytes))).toBe(0);
+    relaid.close();
+    const back = await buildCropStore(faces.imageDir, faces.items, { dir, workers: 0 });
+    expect([back.status, Object.keys(shardFiles(back.dir))]).toEqual(['miss', ['shard-000000.bin']]);
+    back.close();
+    await expect(buildCropStore(faces.imageDir, faces.items, { dir, workers: 0, shardSize: 0 })).rejects.toThrow(/shardSize must be a positive integer/);
   });
 
   it('keys on the bytes actually decoded: an image corrupted during a build, later restored, never poisons the cache', async () => {
@@ -147,7 +217,7 @@ describe('aligned-crop cache', () => {
       { height: 150, width: 150 }, // SphereFace, fitted and centred
       { template: user, height: 150, width: 150 }, // a user template object, structured-cloned to the workers
     ];
-    const sets = [];
+    const sets: Awaited<ReturnType<typeof loadCrops>>[] = [];
     for (const align of cases) {
       const set = await loadCrops(faces.imageDir, items, { dir, workers: 1, align });
       const { height, width } = { height: 112, width: 112, ...align };
@@ -160,22 +230,28 @@ describe('aligned-crop cache', () => {
     }
     // different templates at one size give different crops and different files
     expect(Buffer.compare(Buffer.from(sets[1].data), Buffer.from(sets[2].data))).not.toBe(0);
-    expect(new Set(sets.map((c) => c.file)).size).toBe(3);
-    // streamBatches: the same crops, normalised, with the template's size as the default crop size
-    const ds = { name: 'gen', imageDir: faces.imageDir, identities: ['id0', 'id1', 'id2', 'id3'], items, skipped: [], provenance: {} };
+    expect(new Set(sets.map((c) => c.dir)).size).toBe(3);
+    // Training batches from the store (read on a worker thread): the same crops, normalised, with the template's size
+    // as the default crop size. One class per crop, so a row's label names its crop.
+    const store = await buildCropStore(faces.imageDir, items, { dir, workers: 0, align: { template: 'insightface-112x112' } });
+    expect([store.status, store.height, store.width]).toEqual(['hit', 112, 112]);
+    const provider = new CropBatchProvider(store, Int32Array.from(items, (_, i) => i), items.length, 1, { mirror: false, prefetch: 1 });
     const pool = new CropPool(1);
     try {
-      for await (const b of streamBatches(ds, { batchSize: 6, seed: 1, epoch: 0, shuffle: false, pool, align: { template: 'insightface-112x112' } })) {
-        expect(b.x.shape).toEqual([6, 112, 112, 3]);
-        const x = b.x.dataSync();
-        expect(Array.from(sets[0].data.subarray(0, 4000), (v) => (v - 127.5) / 128)).toEqual(Array.from(x.subarray(0, 4000)));
-        b.x.dispose(); b.labels.dispose();
-      }
+      const b = await provider.next(6);
+      expect(b.images.shape).toEqual([6, 112, 112, 3]);
+      const x = b.images.dataSync(), rows = b.labels.dataSync();
+      expect(Array.from(rows).sort()).toEqual([0, 1, 2, 3, 4, 5]);
+      const crop = 112 * 112 * 3;
+      rows.forEach((i, n) => expect(Array.from(x.subarray(n * crop, (n + 1) * crop))).toEqual(Array.from(sets[0].data.subarray(i * crop, (i + 1) * crop), (v) => Math.fround((v - 127.5) / 128))));
+      b.images.dispose(); b.labels.dispose();
       await expect(pool.run([{ path: join(faces.imageDir, items[0].rel), landmarks: items[0].landmarks }], { ...DEFAULT_ALIGN, template: { ...user, points: [] } })).rejects.toThrow(
         /crop worker failed: TemplateError: alignment template "user-100x120": needs 5 points/,
       );
     } finally {
       await pool.close();
+      await provider.close();
+      store.close();
     }
   }, 60_000);
 });

@@ -1,4 +1,4 @@
-// The public API: datasets and their views, alignment, decoding, the crop cache and batches, manifests, errors.
+// The public API: datasets and their views, alignment, decoding, the crop store and batches, manifests, errors.
 // Parsers, worker internals and cache-key helpers stay module-private (scripts and tests import their modules).
 export {
   type Affine, type AlignOptions, type Aligned, type CropSize, type Point,
@@ -8,10 +8,15 @@ export {
 export {
   type AlignmentTemplate, type ResolvedAlign, type TemplateName, type TemplateSpec, TemplateError,
   BUILTIN_TEMPLATES, INSIGHTFACE_TEMPLATE, INSIGHTFACE_TEMPLATE_SRC, SPHEREFACE_TEMPLATE,
-  alignmentRecord, defineTemplate, isDefaultTemplate, resolveAlign, resolveTemplate, templatePlacement,
+  alignmentRecord, defineTemplate, isDefaultTemplate, paddedTemplate, resolveAlign, resolveTemplate, templatePlacement,
 } from './align';
-export { type CropBatch, type EpochOptions, type StreamOptions, cropBatches, cropsToTensor, streamBatches } from './batches';
-export { type CropItem, type CropSet, type LoadCropsOptions, loadCrops } from './crop-cache';
+export { type Batch, type BatchProvider, type CropBatchOptions, type CropBatchProviderState, CropBatchProvider } from './batches';
+export { assembleBatch, type BatchPlan } from './batch-assembly';
+export { type CropSet, type LoadCropsOptions, cropCacheKey, loadCrops } from './crop-cache';
+export {
+  type BuildCropStoreOptions, type CropItem, type CropSource, type CropStoreStatus,
+  buildCropStore, CropStore, cropStoreKey, DEFAULT_SHARD_SIZE, memoryCrops,
+} from './crop-store';
 export {
   type FaceItem, type IdentityDataset, type LoadCelebaOptions,
   datasetViewHash, loadAttFaces, loadCelebaSubset, splitByIdentity,

@@ -3,6 +3,8 @@ import { decodeImageBytes, readImageFile } from './decode';
 import { DataError, type Skipped } from './errors';
 import { degenerateLandmarks, landmarksOutside } from './landmarks';
 import { sha256Hex } from '@sphereface/common';
+import { RecordIoFile, unpackRecord } from './recordio';
+import { ZipReader } from './sources/zip';
 
 /** One image to turn into a crop: decode, then align by landmarks or centre-crop when there are none. */
 export interface CropTask {
@@ -10,6 +12,43 @@ export interface CropTask {
   landmarks: Point[] | null;
   /** The landmark file and line the points come from: implausible points are reported there. */
   landmarksAt?: { file: string; line: number };
+  /** The image is this entry of a zip archive, read in place (`path` then only names it in messages). */
+  zip?: { archive: string; entry: string };
+  /** The image is the record with this key of an insightface RecordIO file (its encoded image, after the IRHeader). */
+  record?: { rec: string; idx: string; key: number };
+}
+
+/** Zip archives and RecordIO files this thread has opened (kept open: a worker reads many images of the same one). */
+const openZips = new Map<string, ZipReader>();
+const openRecordIo = new Map<string, RecordIoFile>();
+
+/** Closes the zip archives and RecordIO files this thread opened for tasks (workers' go with the worker). */
+export function closeTaskSources(): void {
+  for (const zip of openZips.values()) zip.close();
+  for (const file of openRecordIo.values()) file.close();
+  openZips.clear();
+  openRecordIo.clear();
+}
+
+/** The bytes of a task's image, from its file, zip entry or RecordIO record; a DataError names what could not be read. */
+function readTaskBytes(task: CropTask): Uint8Array {
+  if (task.record) {
+    const { rec, idx, key } = task.record;
+    let file = openRecordIo.get(rec);
+    if (!file) {
+      file = RecordIoFile.open(rec, idx);
+      openRecordIo.set(rec, file);
+    }
+    const raw = file.read(key);
+    return unpackRecord(raw.payload, { file: rec, offset: raw.offset, key }).image;
+  }
+  if (!task.zip) return readImageFile(task.path);
+  let zip = openZips.get(task.zip.archive);
+  if (!zip) {
+    zip = new ZipReader(task.zip.archive);
+    openZips.set(task.zip.archive, zip);
+  }
+  return zip.read(task.zip.entry);
 }
 
 /**
@@ -41,7 +80,7 @@ function cropBytes(task: CropTask, bytes: Uint8Array, align: ResolvedAlign): Uin
 }
 
 export function cropImage(task: CropTask, align: Partial<AlignOptions> = {}): Uint8Array {
-  return cropBytes(task, readImageFile(task.path), resolveAlign(align));
+  return cropBytes(task, readTaskBytes(task), resolveAlign(align));
 }
 
 /**
@@ -52,7 +91,7 @@ export function tryCropImage(task: CropTask, align: Partial<AlignOptions>): Crop
   const resolved = resolveAlign(align);
   let sha256: string | undefined;
   try {
-    const bytes = readImageFile(task.path);
+    const bytes = readTaskBytes(task);
     sha256 = sha256Hex(bytes);
     return { ok: true, data: cropBytes(task, bytes, resolved), sha256 };
   } catch (e) {

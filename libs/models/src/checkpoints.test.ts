@@ -3,8 +3,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CropBatchProvider, memoryCrops } from '@sphereface/data';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ArrayBatchProvider } from './array-provider';
 import { selectBackend } from './backend';
 import { latestCheckpoint } from './checkpoints';
 import { marginHeadModel } from './margin-head';
@@ -18,9 +18,10 @@ function tiny(seed: number, checkpointDir: string) {
     layers: [tf.layers.flatten({ inputShape: [2, 2, 3] }), tf.layers.dense({ units: 8, name: 'fc', kernelInitializer: tf.initializers.glorotUniform({ seed }) })],
   });
   const { model: headModel } = marginHeadModel({ numClasses: 3, loss: 'softmax', inputDim: 8, seed: seed + 1 });
-  const images = Float32Array.from({ length: 6 * 12 }, (_, i) => Math.sin(i * 0.7));
-  const provider = new ArrayBatchProvider(images, Int32Array.from([0, 1, 2, 0, 1, 2]), [2, 2, 3], 3, seed);
-  const trainer = new Trainer(backbone, headModel, provider, { batchSize: 3, maxIter: 8, checkpointDir, checkpointEvery: 2, progress: 'none', seed });
+  const crops = Uint8Array.from({ length: 6 * 12 }, (_, i) => Math.round(127.5 + 127.5 * Math.sin(i * 0.7)));
+  // Mirrored at random (the default): the checkpoints carry the provider's order and mirror generators.
+  const provider = new CropBatchProvider(memoryCrops(crops, 2, 2), Int32Array.from([0, 1, 2, 0, 1, 2]), 3, seed);
+  const trainer = new Trainer(backbone, headModel, provider, { batchSize: 3, maxIter: 8, checkpointDir, checkpointEvery: 2, progress: 'none' });
   const weights = () => [...backbone.getWeights(), ...headModel.getWeights()].map((w) => Array.from(w.dataSync()));
   return {
     trainer,

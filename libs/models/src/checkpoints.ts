@@ -31,7 +31,7 @@ export class CheckpointError extends Error {
 
 export interface CheckpointState {
   iteration: number;
-  rng: number;
+  /** The batch provider's position (order, augmentation generators): all of a run's randomness after initialisation. */
   data: unknown;
   health: { atLnC: number };
   optimizer: { type: 'sgd-caffe'; specs: tf.io.WeightsManifestEntry[] };

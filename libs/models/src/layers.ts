@@ -75,6 +75,7 @@ export class SphereConv2D extends tf.layers.Layer {
     super({ name: args.name, inputShape: args.inputShape });
     this.filters = args.filters;
     this.strides = args.strides;
+    if (!['xavier', 'xavier-fan-avg', 'gaussian'].includes(args.init)) throw new Error(`SphereConv2D: init must be 'xavier', 'xavier-fan-avg' or 'gaussian', got ${String(args.init)}`);
     this.init = args.init;
     this.biasTrainable = args.biasTrainable;
     this.seed = args.seed;

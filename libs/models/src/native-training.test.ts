@@ -1,9 +1,10 @@
 import { mulberry32 } from '@sphereface/common';
+import { CropBatchProvider, memoryCrops } from '@sphereface/data';
 import * as tf from '@tensorflow/tfjs';
-import { ArrayBatchProvider, createModel, marginHeadModel, selectBackend, Trainer } from './index';
+import { createModel, marginHeadModel, selectBackend, Trainer } from './index';
 import { expect, it } from 'vitest';
 import { nativeKernelCalls, registerNativeBackend } from '@sphereface/native';
-import { describeNative, randArray, relErr } from '@sphereface/native/testing';
+import { describeNative, relErr } from '@sphereface/native/testing';
 
 /**
  * Whole training steps agree with wasm to LOSS_TOL / WEIGHT_TOL (relative; max |Δ| over max |w| per variable) after
@@ -19,10 +20,10 @@ async function train(backend: 'native' | 'wasm') {
   const backbone = createModel('sphereface4', { inputSize: size, widthMultiplier: 0.125, seed: 11 });
   const { model: head } = marginHeadModel({ numClasses: classes, loss: 'a-softmax', inputDim: 512, seed: 12 });
   const rng = mulberry32(3);
-  const images = randArray(rng, 2 * batch * size[0] * size[1] * 3);
+  const crops = Uint8Array.from({ length: 2 * batch * size[0] * size[1] * 3 }, () => Math.floor(rng() * 256));
   const labels = Int32Array.from({ length: 2 * batch }, (_, i) => i % classes);
-  const provider = new ArrayBatchProvider(images, labels, [...size, 3], classes, 5);
-  const trainer = new Trainer(backbone, head, provider, { batchSize: batch, maxIter: STEPS, mirror: false, progress: 'none', baseLr: 0.05 });
+  const provider = new CropBatchProvider(memoryCrops(crops, ...size), labels, classes, 5, { mirror: false });
+  const trainer = new Trainer(backbone, head, provider, { batchSize: batch, maxIter: STEPS, progress: 'none', baseLr: 0.05 });
   const before = tf.memory().numTensors;
   const losses: number[] = [];
   for (let i = 0; i < STEPS; i++) losses.push((await trainer.step()).loss);

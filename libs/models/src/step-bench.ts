@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { ArrayBatchProvider } from './array-provider';
+import { CropBatchProvider, memoryCrops } from '@sphereface/data';
 import { trainingStepFlops } from './flops';
 import { marginHeadModel } from './margin-head';
 import { createModel } from './sphereface';
@@ -58,10 +58,10 @@ export async function timeTrainingSteps(
 ): Promise<StepTiming> {
   const backbone = createModel(c.model, { inputSize: c.size, widthMultiplier: c.width ?? 1, seed: 1 });
   const { model: head } = marginHeadModel({ numClasses: c.classes, loss: 'a-softmax', inputDim: 512, seed: 2 });
-  const images = Float32Array.from({ length: c.batch * c.size[0] * c.size[1] * 3 }, (_, i) => Math.sin(i * 0.37));
+  const crops = Uint8Array.from({ length: c.batch * c.size[0] * c.size[1] * 3 }, (_, i) => Math.round(127.5 + 127.5 * Math.sin(i * 0.37)));
   const labels = Int32Array.from({ length: c.batch }, (_, i) => i % c.classes);
-  const provider = new ArrayBatchProvider(images, labels, [...c.size, 3], c.classes, 3);
-  const trainer = new Trainer(backbone, head, provider, { batchSize: c.batch, maxIter: 1e9, mirror: false, progress: 'none' });
+  const provider = new CropBatchProvider(memoryCrops(crops, ...c.size), labels, c.classes, 3, { mirror: false });
+  const trainer = new Trainer(backbone, head, provider, { batchSize: c.batch, maxIter: 1e9, progress: 'none' });
   try {
     const times: number[] = [];
     // stepSeconds ends after the step's metrics are read back, so on a GPU it includes the device work.

@@ -1,4 +1,4 @@
-import { Mulberry32 } from '@sphereface/common';
+import type { BatchProvider } from '@sphereface/data';
 import * as tf from '@tensorflow/tfjs';
 import { CheckpointError, latestCheckpoint, listCheckpoints, readCheckpoint, writeCheckpoint } from './checkpoints';
 import { HealthMonitor, TrainingHealthError, type HealthOptions } from './health';
@@ -6,23 +6,6 @@ import { euclideanNorm, findMarginHead, type MarginHead } from './margin-head';
 import { Progress, type ProgressMode } from './progress';
 import { sgdMomentum, sumOfSquares } from './sgd';
 import { appendTrainLog, repairTrainLog } from './train-log';
-
-export interface Batch {
-  /** [N, H, W, 3], already normalised ((p − 127.5)/128). */
-  images: tf.Tensor4D;
-  /** int32 [N]. */
-  labels: tf.Tensor1D;
-}
-
-/** Where training batches come from; its state is checkpointed so a resumed run sees the same batches. */
-export interface BatchProvider {
-  readonly numClasses: number;
-  /** The next batch; the trainer disposes it. */
-  next(batchSize: number): Batch | Promise<Batch>;
-  /** JSON-serialisable position (epoch, cursor, shuffling RNG…). */
-  getState(): unknown;
-  setState(state: unknown): void;
-}
 
 /**
  * Default global-norm clip. §7 of the reference notes: at lr 0.1 an unclipped A-Softmax run diverged while a clipped
@@ -52,9 +35,6 @@ export interface TrainerConfig {
   momentumStyle?: 'caffe' | 'pytorch';
   /** Global-norm clip of the loss gradient before weight decay; null disables. Default DEFAULT_CLIP_NORM. */
   clipNorm?: number | null;
-  /** Random horizontal flip of each training image (Caffe `mirror: true`). Default true. */
-  mirror?: boolean;
-  seed?: number;
   checkpointDir?: string;
   /** Checkpoint every N iterations (and at the end) when checkpointDir is set; default 1000. */
   checkpointEvery?: number;
@@ -108,7 +88,6 @@ export class Trainer {
   /** Completed iterations. */
   iteration = 0;
   private readonly params: Param[];
-  private readonly rng: Mulberry32;
   private readonly monitor: HealthMonitor;
   /** Whether this trainer has made sure the log ends with a whole line (once, before its first append). */
   private logChecked = false;
@@ -129,8 +108,6 @@ export class Trainer {
       biasDecayMult: 0,
       momentumStyle: 'caffe',
       clipNorm: DEFAULT_CLIP_NORM,
-      mirror: true,
-      seed: 0,
       checkpointEvery: 1000,
       keepCheckpoints: 2,
       progress: 'auto',
@@ -146,7 +123,6 @@ export class Trainer {
     if (this.head.numClasses !== provider.numClasses) {
       throw new Error(`Trainer: head has ${this.head.numClasses} classes but the batch provider has ${provider.numClasses}`);
     }
-    this.rng = new Mulberry32(this.config.seed);
     this.monitor = new HealthMonitor(provider.numClasses, this.config.health);
     const trainable = [...backbone.trainableWeights, ...headModel.trainableWeights];
     this.params = trainable.map((w) => {
@@ -179,13 +155,11 @@ export class Trainer {
     const iter = this.iteration;
     const lr = this.learningRate(iter);
     const lambda = this.lambda(iter);
-    const flips = this.config.mirror ? Array.from({ length: batch.labels.shape[0] }, () => (this.rng.next() < 0.5 ? 1 : 0)) : null;
 
     const { grads, stats } = tf.tidy(() => {
-      const images = flips ? mirrorSelected(batch.images, flips) : batch.images;
       let metrics: tf.Tensor[] = [];
       const { value, grads } = tf.variableGrads(() => {
-        const features = this.backbone.apply(images, { training: true }) as tf.Tensor2D;
+        const features = this.backbone.apply(batch.images, { training: true }) as tf.Tensor2D;
         const loss = this.head.loss({ features, labels: batch.labels, iteration: iter + 1 });
         metrics = tf.tidy(() => {
           // Recorded on the tape but not on the loss path, so no gradient flows through these.
@@ -299,7 +273,6 @@ export class Trainer {
     if (!dir) throw new Error('saveCheckpoint: no checkpointDir configured');
     const contents = {
       iteration: this.iteration,
-      rng: this.rng.state,
       data: this.provider.getState(),
       health: this.monitor.state,
       config: this.config,
@@ -327,7 +300,6 @@ export class Trainer {
       this.headModel.setWeights(loaded.head);
       for (const p of this.params) p.velocity.assign(loaded.velocities[p.name]);
       this.iteration = state.iteration;
-      this.rng.state = state.rng;
       this.monitor.state = state.health;
     } finally {
       loaded.dispose();
@@ -369,12 +341,4 @@ export class Trainer {
   dispose(): void {
     for (const p of this.params) p.velocity.dispose();
   }
-}
-
-/** Horizontal flip of the images whose flag is 1. */
-function mirrorSelected(images: tf.Tensor4D, flips: number[]): tf.Tensor4D {
-  return tf.tidy(() => {
-    const mask = tf.tensor4d(flips, [flips.length, 1, 1, 1]);
-    return tf.add(tf.mul(tf.reverse(images, 2), mask), tf.mul(images, tf.sub(1, mask))) as tf.Tensor4D;
-  });
 }

@@ -2,6 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { sha256Hex, writeFileAtomic } from '@sphereface/common';
 import { cacheDir } from '../paths';
+import type { InsightfaceRecordIo } from '../recordio';
 import type { ZipReader } from './zip';
 
 /** What hashing a tree or zip found, and how much of it came from the cache. */
@@ -20,6 +21,8 @@ interface CacheFile {
   /** Tree: rel → { size, mtimeMs, sha256 }; zip: the zip's own size and mtime, entry → sha256. */
   files?: Record<string, { size: number; mtimeMs: number; sha256: string }>;
   zip?: { size: number; mtimeMs: number; entries: Record<string, string> };
+  /** RecordIO: the .rec's size and mtime, record key → sha256 of its encoded image. */
+  recordio?: { size: number; mtimeMs: number; keys: Record<string, string> };
 }
 
 /** Where the hashes of a tree or zip at `path` are cached: <repo>/.cache/sphereface-data/source-hashes/<sha256(abs path)[:16]>.json. */
@@ -87,6 +90,32 @@ export function hashZipEntries(zip: ZipReader, names: readonly string[], opts: {
     sha256.set(n, entries[n]);
   }
   if (hashed > 0) writeCache(cacheFile, { root: abs, zip: { size: st.size, mtimeMs: st.mtimeMs, entries } });
+  return { sha256, hashed, fromCache, cacheFile };
+}
+
+/**
+ * sha256 of the encoded image of the given records of a RecordIO set, hashed once: cached by the .rec's path, size and
+ * mtime, so a later call on an unchanged file only stats it. Keys are returned as strings.
+ */
+export function hashRecordIoImages(set: InsightfaceRecordIo, keys: readonly number[], opts: { cacheFile?: string } = {}): HashReport {
+  const abs = resolve(set.file.recPath);
+  const cacheFile = opts.cacheFile ?? hashCacheFile(abs);
+  const st = statSync(abs);
+  const c = readCache(cacheFile, abs).recordio;
+  const same = c !== undefined && c.size === st.size && c.mtimeMs === st.mtimeMs;
+  const known: Record<string, string> = same ? { ...c.keys } : {};
+  const sha256 = new Map<string, string>();
+  let hashed = 0, fromCache = 0;
+  for (const key of keys) {
+    const k = String(key);
+    if (known[k] !== undefined) fromCache++;
+    else {
+      hashed++;
+      known[k] = sha256Hex(set.readKey(key).image);
+    }
+    sha256.set(k, known[k]);
+  }
+  if (hashed > 0) writeCache(cacheFile, { root: abs, recordio: { size: st.size, mtimeMs: st.mtimeMs, keys: known } });
   return { sha256, hashed, fromCache, cacheFile };
 }
 

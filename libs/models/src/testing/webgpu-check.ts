@@ -1,6 +1,6 @@
 import { mulberry32 } from '@sphereface/common';
+import { CropBatchProvider, memoryCrops } from '@sphereface/data';
 import * as tf from '@tensorflow/tfjs';
-import { ArrayBatchProvider } from '../array-provider';
 import { selectBackend } from '../backend';
 import { marginHeadModel } from '../margin-head';
 import { createModel } from '../sphereface';
@@ -58,10 +58,10 @@ function smallTrainer(net: { model: string; width: number }, steps: number) {
   const backbone = createModel(net.model, { inputSize: SIZE, widthMultiplier: net.width, seed: 11 });
   const { model: head } = marginHeadModel({ numClasses: CLASSES, loss: 'a-softmax', lossOptions: { m: 4, lambda: 0 }, inputDim: 512, seed: 12 });
   const rng = mulberry32(3);
-  const images = Float32Array.from({ length: 2 * BATCH * SIZE[0] * SIZE[1] * 3 }, () => rng() * 2 - 1);
+  const crops = Uint8Array.from({ length: 2 * BATCH * SIZE[0] * SIZE[1] * 3 }, () => Math.floor(rng() * 256));
   const labels = Int32Array.from({ length: 2 * BATCH }, (_, i) => i % CLASSES);
-  const provider = new ArrayBatchProvider(images, labels, [...SIZE, 3], CLASSES, 5);
-  const trainer = new Trainer(backbone, head, provider, { batchSize: BATCH, maxIter: steps, mirror: false, progress: 'none', baseLr: 0.1 });
+  const provider = new CropBatchProvider(memoryCrops(crops, ...SIZE), labels, CLASSES, 5, { mirror: false });
+  const trainer = new Trainer(backbone, head, provider, { batchSize: BATCH, maxIter: steps, progress: 'none', baseLr: 0.1 });
   return {
     trainer,
     /** Read asynchronously: webgpu has no synchronous readback on Node (tfjs would need OffscreenCanvas). */

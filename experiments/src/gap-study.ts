@@ -1,0 +1,68 @@
+import { compareSeedFoldAccuracies } from '@sphereface/eval';
+import type { RunRecord } from './record';
+import { interval, share, signed } from './summary';
+
+/**
+ * The controlled runs on the full-width gap (issue #15): the cpu-full recipe with the authors' Caffe choices, and
+ * each of four choices an independent PyTorch implementation made differently, changed one at a time, then all four.
+ */
+export interface GapFactor {
+  name: string;
+  /** What differs from the Caffe baseline. */
+  change: string;
+  overrides: string[];
+}
+
+export const GAP_FACTORS: readonly GapFactor[] = [
+  { name: 'baseline', change: "Caffe: fan-in Xavier, bias lr_mult 2 / decay_mult 0, Caffe momentum, jpeg-js", overrides: [] },
+  { name: 'init', change: "Glorot fan-average Xavier (PyTorch's xavier_uniform_)", overrides: ['model.xavier=fan-avg'] },
+  { name: 'bias', change: 'bias learning rate ×1 and weight decay 5e-4, as the weights', overrides: ['trainer.biasLrMult=1', 'trainer.biasDecayMult=1'] },
+  { name: 'momentum', change: "PyTorch momentum: the velocity moves at the new learning rate at once after a step", overrides: ['trainer.momentumStyle=pytorch'] },
+  { name: 'decoder', change: 'libjpeg-turbo instead of jpeg-js', overrides: ['data.jpegDecoder=libjpeg-turbo'] },
+  {
+    name: 'all four',
+    change: 'the four changes together (the other implementation’s choices)',
+    overrides: ['model.xavier=fan-avg', 'trainer.biasLrMult=1', 'trainer.biasDecayMult=1', 'trainer.momentumStyle=pytorch', 'data.jpegDecoder=libjpeg-turbo'],
+  },
+];
+
+const canonical = (r: RunRecord) => r.metrics.lfw.find((p) => p.protocol === 'canonical');
+
+/** Seed → canonical fold accuracies of finished runs. */
+function foldsBySeed(records: readonly RunRecord[]): Map<number, number[]> {
+  const out = new Map<number, number[]>();
+  for (const r of records) {
+    const folds = canonical(r)?.foldAccuracies;
+    if (!r.failure && folds?.length) out.set(r.identity.config.seed, folds);
+  }
+  return out;
+}
+
+const pct = (v: number) => (100 * v).toFixed(2);
+
+/**
+ * A markdown table of one head's gap study: per factor, the canonical LFW accuracy of each seed and the final training
+ * loss, and the paired difference against the baseline per seed (interval over seeds) and per (seed, fold).
+ */
+export function gapStudyMarkdown(head: string, runs: ReadonlyMap<string, readonly RunRecord[]>): string {
+  const baseline = foldsBySeed(runs.get('baseline') ?? []);
+  const rows = GAP_FACTORS.filter((f) => runs.get(f.name)?.length).map((f) => {
+    const records = [...runs.get(f.name)!].sort((a, b) => a.identity.config.seed - b.identity.config.seed);
+    const perSeed = records.map((r) => `${r.identity.config.seed}: ${canonical(r) ? pct(canonical(r)!.mean) : 'failed'}`).join(', ');
+    const loss = records.map((r) => r.metrics.train.loss?.toFixed(3) ?? '—').join(', ');
+    let paired = '—';
+    if (f.name !== 'baseline' && baseline.size > 0) {
+      const c = compareSeedFoldAccuracies(foldsBySeed(records), baseline);
+      const seeds = c.perSeed ? `${interval(c.perSeed)} (${c.perSeed.n} seeds)` : `${signed(c.perFold.mean)} (1 seed)`;
+      paired = `${seeds} | ${interval(c.perFold)} (${c.perFold.n}); ${share(c.perFold.shareImproved)} better`;
+    } else paired = '— | —';
+    return `| ${f.name} | ${f.change} | ${perSeed} | ${loss} | ${paired} |`;
+  });
+  return [
+    `${head}: canonical LFW accuracy (%) per seed, final training loss, and the paired difference against the baseline in percentage points with 95 % Student-t intervals (per seed: over seeds; per fold: over (seed, LFW fold) pairs, which reflects LFW's test folds, not training runs).`,
+    '',
+    '| runs | change from the Caffe baseline | canonical % by seed | train loss | − baseline, per seed | − baseline, per fold |',
+    '|---|---|---|---|---|---|',
+    ...rows,
+  ].join('\n');
+}
