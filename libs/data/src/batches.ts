@@ -46,15 +46,8 @@ export interface CropBatchProviderState {
   windowRng: number;
 }
 
-/** The position of a provider, without copying the order (epochs replace the order array; they never change it). */
-interface Position {
-  epoch: number;
-  cursor: number;
-  order: number[];
-  rng: number;
-  flipRng: number;
-  windowRng: number;
-}
+/** A provider's position: its state, holding the order by reference (epochs replace the order array, never change it). */
+type Position = CropBatchProviderState;
 
 interface Planned {
   batchSize: number;

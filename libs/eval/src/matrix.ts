@@ -123,3 +123,25 @@ export function sumAndNormalizeRows(a: Matrix64, b: Matrix64, where: string): Ma
   }
   return { rows, cols, data };
 }
+
+/** Σ_j a[i,j]·b[i,j] for each row i (a pair's dot product when row i of a and b are its two features). */
+export function rowDots(a: Matrix64, b: Matrix64): Float64Array {
+  const out = new Float64Array(a.rows);
+  for (let i = 0; i < a.rows; i++) {
+    let s = 0;
+    for (let j = 0; j < a.cols; j++) s += a.data[i * a.cols + j] * b.data[i * a.cols + j];
+    out[i] = s;
+  }
+  return out;
+}
+
+/** Σ_j (a[i,j] − b[i,j])² for each row i. */
+export function rowSquaredDistances(a: Matrix64, b: Matrix64): Float64Array {
+  const out = new Float64Array(a.rows);
+  for (let i = 0; i < a.rows; i++) {
+    let s = 0;
+    for (let j = 0; j < a.cols; j++) s += (a.data[i * a.cols + j] - b.data[i * a.cols + j]) ** 2;
+    out[i] = s;
+  }
+  return out;
+}

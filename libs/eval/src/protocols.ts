@@ -9,7 +9,8 @@ import {
   toLabels,
   toMatrix64,
   type FeatureMatrix,
-  type Matrix64,
+  rowDots,
+  rowSquaredDistances,
 } from './matrix';
 import { DEFAULT_FAR_TARGETS, rocCurve, verificationMetrics, type VerificationMetrics } from './roc';
 import { mean, std, type StdDefinition } from './stats';
@@ -163,25 +164,6 @@ export function evaluateLfwProtocols(input: FlipPairFeatures, options: ProtocolO
   };
 }
 
-function rowDots(a: Matrix64, b: Matrix64): Float64Array {
-  const out = new Float64Array(a.rows);
-  for (let i = 0; i < a.rows; i++) {
-    let s = 0;
-    for (let j = 0; j < a.cols; j++) s += a.data[i * a.cols + j] * b.data[i * a.cols + j];
-    out[i] = s;
-  }
-  return out;
-}
-
-function rowSquaredDistances(a: Matrix64, b: Matrix64): Float64Array {
-  const out = new Float64Array(a.rows);
-  for (let i = 0; i < a.rows; i++) {
-    let s = 0;
-    for (let j = 0; j < a.cols; j++) s += (a.data[i * a.cols + j] - b.data[i * a.cols + j]) ** 2;
-    out[i] = s;
-  }
-  return out;
-}
 
 /**
  * opensphere's ACC: the best accuracy of one threshold over all pairs, accepting "same" iff score ≥ t

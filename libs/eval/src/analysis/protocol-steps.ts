@@ -15,7 +15,7 @@
  * `bestThresholdAccuracy` (opensphere's rule). The canonical, no-flip and best-threshold protocols are three
  * of the cells, and reproduce `evaluateLfwProtocols` exactly.
  */
-import { checkPairShapes, concatColumns, sumAndNormalizeRows, toLabels, toMatrix64, type Matrix64 } from '../matrix';
+import { checkPairShapes, concatColumns, rowDots, rowSquaredDistances, sumAndNormalizeRows, toLabels, toMatrix64, type Matrix64 } from '../matrix';
 import { bestThresholdAccuracy, type FlipPairFeatures, type ProtocolName } from '../protocols';
 import { equalErrorRate, rocAuc, rocCurve } from '../roc';
 import { mean } from '../stats';
@@ -380,25 +380,6 @@ function unitRows(m: Matrix64, where: string): Matrix64 {
   return { rows, cols, data };
 }
 
-function rowDots(a: Matrix64, b: Matrix64): Float64Array {
-  const out = new Float64Array(a.rows);
-  for (let i = 0; i < a.rows; i++) {
-    let s = 0;
-    for (let j = 0; j < a.cols; j++) s += a.data[i * a.cols + j] * b.data[i * a.cols + j];
-    out[i] = s;
-  }
-  return out;
-}
-
-function rowSquaredDistances(a: Matrix64, b: Matrix64): Float64Array {
-  const out = new Float64Array(a.rows);
-  for (let i = 0; i < a.rows; i++) {
-    let s = 0;
-    for (let j = 0; j < a.cols; j++) s += (a.data[i * a.cols + j] - b.data[i * a.cols + j]) ** 2;
-    out[i] = s;
-  }
-  return out;
-}
 
 function normStatistics(values: number[]): NormStatistics {
   const m = mean(values);
