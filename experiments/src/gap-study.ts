@@ -1,6 +1,9 @@
+import { contentHash } from '@sphereface/common';
 import { compareSeedFoldAccuracies } from '@sphereface/eval';
+import { identityConfig } from './config';
+import { resolveConfig } from './definitions';
 import type { RunRecord } from './record';
-import { interval, share, signed } from './summary';
+import { interval, share, signed } from './format';
 
 /**
  * The controlled runs on the full-width gap (issue #15): the cpu-full recipe with the authors' Caffe choices, and
@@ -64,5 +67,38 @@ export function gapStudyMarkdown(head: string, runs: ReadonlyMap<string, readonl
     '| runs | change from the Caffe baseline | canonical % by seed | train loss | − baseline, per seed | − baseline, per fold |',
     '|---|---|---|---|---|---|',
     ...rows,
+  ].join('\n');
+}
+
+/**
+ * The recorded runs of each gap factor for one table3 variant at a profile (default cpu-full): finished records whose
+ * config is the factor's (the profile with its overrides), the newest per seed.
+ */
+export function gapStudyRuns(records: readonly RunRecord[], variant: string, profile: 'cpu-full' | 'smoke' | 'cpu' = 'cpu-full'): Map<string, RunRecord[]> {
+  const out = new Map<string, RunRecord[]>();
+  for (const f of GAP_FACTORS) {
+    const bySeed = new Map<number, RunRecord>();
+    for (const r of [...records].filter((r) => !r.failure).sort((a, b) => a.endedAt.localeCompare(b.endedAt))) {
+      const c = r.identity.config;
+      if (c.experiment !== 'table3' || c.variant !== variant || c.profile !== profile) continue;
+      if (contentHash(r.identity.config) === contentHash(identityConfig(resolveConfig('table3', variant, profile, c.seed, f.overrides)))) bySeed.set(c.seed, r);
+    }
+    if (bySeed.size) out.set(f.name, [...bySeed.values()].sort((a, b) => a.identity.config.seed - b.identity.config.seed));
+  }
+  return out;
+}
+
+/** The report's section on the gap study: both heads' tables, when cpu-full runs of it are recorded. */
+export function gapStudySection(records: readonly RunRecord[]): string {
+  const softmax = gapStudyRuns(records, 'softmax');
+  const aSoftmax = gapStudyRuns(records, 'a-softmax-m4');
+  if (softmax.size + aSoftmax.size === 0) return '';
+  return [
+    '## The full-width gap (cpu-full profile)',
+    '',
+    'SphereFace-4 at full width (`cpu-full`: 1,820 iterations of 64, 56×48) with the authors’ Caffe choices, and with each of four choices that an independent PyTorch implementation made differently, changed one at a time (`notebooks/full-width-gap.ipynb` has the discussion).',
+    '',
+    ...(softmax.size ? [gapStudyMarkdown('Softmax', softmax), ''] : []),
+    ...(aSoftmax.size ? [gapStudyMarkdown('A-Softmax (m = 4)', aSoftmax)] : []),
   ].join('\n');
 }

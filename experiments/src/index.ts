@@ -11,4 +11,4 @@ export { ensureRuns, type EnsureRunsOptions } from './notebook-runs';
 export { runExperiment, RunFailedError, type RunOptions } from './runner';
 export { readArtifact } from './artifacts';
 export { meanSubtractionLine, protocolStepsMarkdown, runFlipPairFeatures, runProtocolSteps, type LabelledAnalysis, type RunProtocolSteps } from './protocol-steps';
-export { GAP_FACTORS, gapStudyMarkdown, type GapFactor } from './gap-study';
+export { GAP_FACTORS, gapStudyMarkdown, gapStudyRuns, gapStudySection, type GapFactor } from './gap-study';

@@ -1,6 +1,7 @@
 import type { CodeStatusOf } from './report';
-import type { PairedDifference } from '@sphereface/eval';
 import { pairedComparisons, poolKey } from './comparisons';
+import { interval, share, signed } from './format';
+import { gapStudySection } from './gap-study';
 import { figuresMarkdown } from './report-figures';
 import { EXPERIMENTS, getExperiment, profileBase } from './definitions';
 import type { RecordedProtocol, RunRecord } from './record';
@@ -119,11 +120,6 @@ export function comparisonMarkdown(experiment: string, summaries: VariantSummary
   );
 }
 
-/** A difference with its sign, 2 decimals (percentage points in the report's tables). */
-export const signed = (v: number) => `${v >= 0 ? '+' : '−'}${Math.abs(v).toFixed(2)}`;
-/** A paired difference as `mean [lower, upper]`. */
-export const interval = (d: PairedDifference) => `${signed(d.mean)} [${signed(d.interval[0])}, ${signed(d.interval[1])}]`;
-export const share = (v: number) => `${Math.round(100 * v)} %`;
 
 /**
  * Paired comparisons of an experiment's variants against its baseline on the canonical protocol, per profile: per seed
@@ -167,7 +163,7 @@ function factorial(k: number): number {
  * The reproduction report: one section per experiment from the records of the given profiles, made with the
  * profile's own settings; runs with `--set` overrides (studies, diagnostics) are listed apart.
  */
-export function reproductionReport(records: RunRecord[], profiles: readonly string[] = ['cpu', 'paper'], codeStatus?: CodeStatusOf): string {
+export function reproductionReport(records: RunRecord[], profiles: readonly string[] = ['cpu', 'cpu-full', 'paper'], codeStatus?: CodeStatusOf): string {
   const chosen = records.filter((r) => profiles.includes(r.identity.config.profile));
   const summaries = summarise(chosen.filter((r) => !r.overrides?.length && !r.failure));
   const link = (s: VariantSummary, id: string) => `[\`${id}\`](../experiments/records/${s.profile}/${id}.json)`;
@@ -177,6 +173,7 @@ export function reproductionReport(records: RunRecord[], profiles: readonly stri
   const settings = (r: RunRecord) => (r.overrides?.length ? r.overrides.map((o) => `\`${o}\``).join(', ') : 'profile defaults');
   const studies = chosen.filter((r) => r.overrides?.length && !r.failure).sort(byStart);
   const failed = chosen.filter((r) => r.failure).sort(byStart);
+  const gap = profiles.includes('cpu-full') ? gapStudySection(chosen) : '';
   /** A markdown section listing runs one per row (the first cells of each row: run link, experiment/variant, profile, settings). */
   const runsSection = (title: string, columns: string[], runs: RunRecord[], cells: (r: RunRecord) => string[]) => {
     const row = (r: RunRecord) => [recordLink(r), `${r.identity.config.experiment}/${r.identity.config.variant}`, r.identity.config.profile, settings(r), ...cells(r)];
@@ -207,6 +204,7 @@ export function reproductionReport(records: RunRecord[], profiles: readonly stri
     '',
     ...(codeStatus ? [codeParagraph(chosen, codeStatus), ''] : []),
     ...sections.flatMap((s) => [s, '']),
+    ...(gap ? [gap, ''] : []),
     figuresMarkdown(summaries, 'cpu'),
     '',
   ].join('\n');
