@@ -53,10 +53,12 @@ export function gapStudyMarkdown(head: string, runs: ReadonlyMap<string, readonl
   const baseline = foldsBySeed(runs.get('baseline') ?? []);
   const rows = GAP_FACTORS.filter((f) => runs.get(f.name)?.length).map((f) => {
     const records = [...runs.get(f.name)!].sort((a, b) => a.identity.config.seed - b.identity.config.seed);
-    const perSeed = records.map((r) => `${r.identity.config.seed}: ${canonical(r) ? pct(canonical(r)!.mean) : 'failed'}`).join(', ');
-    const loss = records.map((r) => r.metrics.train.loss?.toFixed(3) ?? '—').join(', ');
-    let paired = '—';
-    if (f.name !== 'baseline' && baseline.size > 0) {
+    const perSeed = records
+      .map((r) => `${r.identity.config.seed}: ${r.failure ? `stopped at iteration ${r.failure.iteration} (${r.failure.kind})` : pct(canonical(r)!.mean)}`)
+      .join(', ');
+    const loss = records.map((r) => (r.failure ? '—' : r.metrics.train.loss.toFixed(3))).join(', ');
+    let paired: string;
+    if (f.name !== 'baseline' && baseline.size > 0 && foldsBySeed(records).size > 0) {
       const c = compareSeedFoldAccuracies(foldsBySeed(records), baseline);
       const seeds = c.perSeed ? `${interval(c.perSeed)} (${c.perSeed.n} seeds)` : `${signed(c.perFold.mean)} (1 seed)`;
       paired = `${seeds} | ${interval(c.perFold)} (${c.perFold.n}); ${share(c.perFold.shareImproved)} better`;
@@ -73,14 +75,14 @@ export function gapStudyMarkdown(head: string, runs: ReadonlyMap<string, readonl
 }
 
 /**
- * The recorded runs of each gap factor for one table3 variant at a profile (default cpu-full): finished records whose
- * config is the factor's (the profile with its overrides), the newest per seed.
+ * The recorded runs of each gap factor for one table3 variant at a profile (default cpu-full): records whose config is
+ * the factor's (the profile with its overrides), the newest per seed; a run a health check stopped is one of them.
  */
 export function gapStudyRuns(records: readonly RunRecord[], variant: string, profile: 'cpu-full' | 'smoke' | 'cpu' = 'cpu-full'): Map<string, RunRecord[]> {
   const out = new Map<string, RunRecord[]>();
   for (const f of GAP_FACTORS) {
     const bySeed = new Map<number, RunRecord>();
-    for (const r of [...records].filter((r) => !r.failure).sort((a, b) => a.endedAt.localeCompare(b.endedAt))) {
+    for (const r of [...records].sort((a, b) => a.endedAt.localeCompare(b.endedAt))) {
       const c = r.identity.config;
       if (c.experiment !== 'table3' || c.variant !== variant || c.profile !== profile) continue;
       if (contentHash(r.identity.config) === contentHash(identityConfig(resolveConfig('table3', variant, profile, c.seed, f.overrides)))) bySeed.set(c.seed, r);
