@@ -2,10 +2,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_ALIGN, defineTemplate, INSIGHTFACE_TEMPLATE, SPHEREFACE_TEMPLATE } from './align';
-import { datasetViewHash, type IdentityDataset, loadAttFaces, loadCelebaSubset, parseKnownDuplicates, splitByIdentity } from './datasets';
+import { datasetViewHash, loadAttFaces, loadCelebaSubset, parseKnownDuplicates, splitByIdentity } from './datasets';
 import { datasetDir, KNOWN_FILES } from './paths';
 import { readManifest } from './manifest';
-import { dataRoot, haveDataset } from './test-data';
+import { dataRoot, fixedView, haveDataset } from './test-data';
 
 describe('known duplicates', () => {
   it('drops the fewest identities covering every cross-identity duplicate, and second copies within one', () => {
@@ -16,14 +16,7 @@ describe('known duplicates', () => {
 });
 
 describe('view hash and alignment template', () => {
-  // a small fixed view (image hashes given, as from a manifest: no file is read)
-  const lm = (d: number) => [[30 + d, 50], [66, 51 + d], [48, 72], [34 + d, 92], [63, 92 - d]] as [number, number][];
-  const items = [
-    { rel: 'A/A_0001.jpg', label: 0, identity: 'A', landmarks: lm(0), sha256: 'a'.repeat(64) },
-    { rel: 'A/A_0002.jpg', label: 0, identity: 'A', landmarks: lm(0.5), sha256: 'b'.repeat(64) },
-    { rel: 'B/B_0001.jpg', label: 1, identity: 'B', landmarks: lm(1.25), sha256: 'c'.repeat(64) },
-  ];
-  const ds: IdentityDataset = { name: 'fixed', imageDir: '/nowhere', identities: ['A', 'B'], items, skipped: [], provenance: { dataset: 'fixed' } };
+  const ds = fixedView();
   const size = { height: 112, width: 96, allowReflection: true };
 
   it('is unchanged for the default template (pinned: computed before templates were named, commit aefcf6e)', () => {

@@ -5,11 +5,11 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { alignmentRecord, DEFAULT_ALIGN, resolveAlign } from './align';
 import { cropCacheKey, loadCrops } from './crop-cache';
-import { datasetViewHash, type IdentityDataset } from './datasets';
+import { datasetViewHash } from './datasets';
 import { DECODER_ID, decodeImageBytes, decodeJpeg, decoderId, DEFAULT_JPEG_DECODER, JPEG_DECODERS, type JpegDecoder } from './decode';
 import { DataError } from './errors';
 import { cropImage } from './process';
-import { dataRoot, haveDataset } from './test-data';
+import { dataRoot, fixedView, haveDataset } from './test-data';
 import { generateFaces } from './test-images';
 import { CropPool } from './worker-pool';
 
@@ -187,14 +187,8 @@ describe('corrupt JPEGs', () => {
 });
 
 describe('the decoder in crop-cache keys, alignment records and view hashes', () => {
-  // The fixed view of datasets.test.ts (image hashes given, as from a manifest: no file is read).
-  const lm = (d: number) => [[30 + d, 50], [66, 51 + d], [48, 72], [34 + d, 92], [63, 92 - d]] as [number, number][];
-  const items = [
-    { rel: 'A/A_0001.jpg', label: 0, identity: 'A', landmarks: lm(0), sha256: 'a'.repeat(64) },
-    { rel: 'A/A_0002.jpg', label: 0, identity: 'A', landmarks: lm(0.5), sha256: 'b'.repeat(64) },
-    { rel: 'B/B_0001.jpg', label: 1, identity: 'B', landmarks: lm(1.25), sha256: 'c'.repeat(64) },
-  ];
-  const ds: IdentityDataset = { name: 'fixed', imageDir: '/nowhere', identities: ['A', 'B'], items, skipped: [], provenance: { dataset: 'fixed' } };
+  const ds = fixedView();
+  const { items } = ds;
   const { decoder: _, ...noDecoder } = DEFAULT_ALIGN;
 
   it('the default crop-cache key is unchanged, whether the decoder is omitted or jpeg-js (pinned at commit 209692d)', () => {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sha256Hex } from '@sphereface/common';
 import { datasetViewHash } from '../datasets';
-import { DataError } from '../errors';
+import { dataError } from '../test-data';
 import { ManifestError } from '../manifest';
 import { cacheDir } from '../paths';
 import { encode as encodePng } from 'fast-png';
@@ -28,16 +28,6 @@ function writeLines(f: Fixture, name: string, lines: string[]): string {
   const p = join(f.dir, name);
   writeFileSync(p, lines.join('\n') + '\n');
   return p;
-}
-/** The DataError that `fn` throws (fails the test when it throws nothing or something else). */
-function dataError(fn: () => unknown): DataError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(DataError);
-    return e as DataError;
-  }
-  throw new Error('expected a DataError');
 }
 const hasZip = existsSync('/usr/bin/zip');
 const hasUnzip = existsSync('/usr/bin/unzip');

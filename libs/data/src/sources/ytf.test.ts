@@ -1,7 +1,7 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DataError } from '../errors';
+import { dataError } from '../test-data';
 import {
   compareFrameNames,
   evenlySpacedFrames,
@@ -25,16 +25,6 @@ afterEach(() => {
   for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-/** The DataError that `fn` throws (fails the test when it throws nothing or something else). */
-function dataError(fn: () => unknown): DataError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(DataError);
-    return e as DataError;
-  }
-  throw new Error('expected a DataError');
-}
 const splitsPath = (f: YtfFixture) => join(f.root, 'splits.txt');
 const framesDir = (f: YtfFixture) => join(f.root, 'frame_images_DB');
 function writeSplits(f: YtfFixture, lines: string[], ending = '\n'): string {
