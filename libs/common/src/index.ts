@@ -1,5 +1,5 @@
 export { atomicWriteTempPid, processAlive, removeStaleTemporaryFiles, writeFileAtomic } from './fs';
 export { canonicalJson, contentHash, sha256Hex } from './hash';
 export { Mulberry32, mulberry32, shuffleInPlace } from './random';
-export { SGD_MOMENTUM_KERNEL, SUM_OF_SQUARES_KERNEL } from './training-kernels';
-export type { SgdCoefficients } from './training-kernels';
+export { MARGIN_SOFTMAX_KERNEL, SGD_MOMENTUM_KERNEL, SUM_OF_SQUARES_KERNEL } from './training-kernels';
+export type { MarginSoftmaxSpec, MarginTarget, SgdCoefficients } from './training-kernels';

@@ -16,6 +16,11 @@ export interface Batch {
 /** Where training batches come from; its state is checkpointed so a resumed run sees the same batches. */
 export interface BatchProvider {
   readonly numClasses: number;
+  /**
+   * True when every label the provider hands out is known to lie in [0, numClasses) (checked once, e.g. at
+   * construction): the trainer then spares the loss its per-step read-back of the labels.
+   */
+  readonly labelsChecked?: boolean;
   /** The next batch; the trainer disposes it. */
   next(batchSize: number): Batch | Promise<Batch>;
   /** JSON-serialisable position (epoch, cursor, RNG states…). */
@@ -68,6 +73,8 @@ interface Planned {
  * batches, not the dataset; the checkpointed state is the position after the batches handed out.
  */
 export class CropBatchProvider implements BatchProvider {
+  /** The labels were range-checked at construction. */
+  readonly labelsChecked = true;
   private readonly mirror: boolean;
   private readonly window: { height: number; width: number };
   private readonly prefetch: number;

@@ -23,7 +23,7 @@ export {
 } from './datasets';
 export { DECODER_ID, decodeImageBytes, decodeImageFile, decoderId, DEFAULT_JPEG_DECODER, JPEG_DECODERS, type JpegDecoder } from './decode';
 export { DataError, DatasetMissingError, type OnBad, type Skipped, formatSkipped } from './errors';
-export { type Image } from './image';
+export { type Image, normalisePixel } from './image';
 export { type LandmarkSource, LANDMARK_SOURCES, readLandmarks } from './landmarks';
 export { type LfwPair, type LfwPairsWithData, type LoadLfwPairsOptions, loadLfwPairs, pairImages, pairsViewHash, parsePairs, parsePeople } from './lfw';
 export { type ManifestReport, ManifestError, assertManifestOk, describeManifestProblem, verifyManifest } from './manifest';

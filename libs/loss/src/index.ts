@@ -1,4 +1,5 @@
-export type { MarginLoss, MarginLossInputs } from './types';
+export type { LossAndMetrics, MarginLoss, MarginLossInputs, MarginMetrics } from './types';
+export { fusedLossAndMetrics, hasFusedMarginSoftmax, MARGIN_SOFTMAX_KERNEL, type MarginSoftmaxSpec } from './fused';
 export { psi, intervalThresholds } from './psi';
 export {
   lambdaAt,

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import type { MarginLoss, MarginLossInputs } from './types';
+import type { LossAndMetrics, MarginLoss, MarginLossInputs } from './types';
+import { fusedLossAndMetrics, hasFusedMarginSoftmax, type MarginSoftmaxSpec } from './fused';
 import { clipCosine, pickTarget, safeNorm } from './tensor-ops';
 
 /** Everything a loss hook may need about one batch; all tensors live inside the caller's tidy scope. */
@@ -71,8 +72,19 @@ export abstract class MarginLossBase<Options extends object> implements MarginLo
     return terms.plain;
   }
 
+  /**
+   * The loss as one fused-kernel call (MARGIN_SOFTMAX_KERNEL of @sphereface/common: logits, cross-entropy, gradients and
+   * metrics together) at a forward `iteration`, or null when it has no fused form: the default, so a new loss works
+   * through tfjs ops without one. A loss whose logits the kernel's spec can express overrides this (one line per loss
+   * file); a subclass that changes such a loss's logits must override it again (return null). `loss` uses the kernel
+   * when this is non-null and the active backend registers it, and tfjs ops otherwise; `logits` always runs ops.
+   */
+  fusedSpec(_iteration: number): MarginSoftmaxSpec | null {
+    return null;
+  }
+
   logits(inputs: MarginLossInputs): tf.Tensor2D {
-    validateInputs(this.name, inputs, this.usesBias);
+    validateInputs(this.name, inputs, this.usesBias, !inputs.labelsChecked);
     return tf.tidy(() => this.computeLogits(inputs));
   }
 
@@ -96,13 +108,27 @@ export abstract class MarginLossBase<Options extends object> implements MarginLo
   }
 
   loss(inputs: MarginLossInputs): tf.Scalar {
+    const { loss, metrics } = this.lossAndMetrics(inputs);
+    if (metrics) tf.dispose([metrics.accuracy, metrics.meanTargetAngle, metrics.meanFeatureNorm]);
+    return loss;
+  }
+
+  /** The loss, with the batch's metrics when the fused kernel ran (see `MarginLoss.lossAndMetrics`). */
+  lossAndMetrics(inputs: MarginLossInputs): LossAndMetrics {
+    if (hasFusedMarginSoftmax()) {
+      // The kernel range-checks the labels itself: no read-back here.
+      validateInputs(this.name, inputs, this.usesBias, false);
+      const spec = this.fusedSpec(inputs.iteration ?? 0);
+      if (spec) return fusedLossAndMetrics(inputs, spec);
+    }
     const logits = this.logits(inputs);
-    return tf.tidy(() => {
+    const loss = tf.tidy(() => {
       const oneHot = tf.oneHot(inputs.labels, logits.shape[1]) as tf.Tensor2D;
       const result = softmaxCrossEntropy(logits, oneHot);
       logits.dispose();
       return result;
     });
+    return { loss, metrics: null };
   }
 }
 
@@ -130,7 +156,8 @@ export function batchGeometry(inputs: MarginLossInputs): BatchGeometry {
   };
 }
 
-function validateInputs(name: string, inputs: MarginLossInputs, usesBias: boolean): void {
+/** Shapes, dtypes, iteration and bias; the labels' range too when `checkLabels` (a read-back of the labels). */
+function validateInputs(name: string, inputs: MarginLossInputs, usesBias: boolean, checkLabels: boolean): void {
   const { features, weights, labels, bias, iteration } = inputs;
   const where = `${name}.logits`;
   if (features.rank !== 2) throw new Error(`${where}: features must be [N, D]; got shape [${features.shape}]`);
@@ -146,10 +173,12 @@ function validateInputs(name: string, inputs: MarginLossInputs, usesBias: boolea
     throw new Error(`${where}: features and weights must be float32; got ${features.dtype} and ${weights.dtype}`);
   }
   const classes = weights.shape[1];
-  const values = labels.dataSync();
-  for (let i = 0; i < values.length; i++) {
-    if (values[i] < 0 || values[i] >= classes) {
-      throw new RangeError(`${where}: label ${values[i]} at row ${i} is outside [0, ${classes})`);
+  if (checkLabels) {
+    const values = labels.dataSync();
+    for (let i = 0; i < values.length; i++) {
+      if (values[i] < 0 || values[i] >= classes) {
+        throw new RangeError(`${where}: label ${values[i]} at row ${i} is outside [0, ${classes})`);
+      }
     }
   }
   if (iteration !== undefined && !(Number.isFinite(iteration) && iteration >= 0)) {

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import type { MarginTarget } from '@sphereface/common';
 import { MarginLossBase, type BatchGeometry, type TargetTerms } from './margin-loss-base';
 import { lambdaAt, resolveLambda, type LambdaOption, type LambdaSchedule } from './lambda';
 import { assertIntegerMargin } from './psi';
@@ -32,6 +33,11 @@ export abstract class MultiplicativeMarginLoss<Options extends MultiplicativeMar
   /** λ at a forward iteration, from the `lambda` option (a fixed number or the annealing schedule). */
   override lambdaAt(iteration: number): number {
     return lambdaAt(iteration, this.lambda);
+  }
+
+  /** The fused kernel's target term (λ·cos θ + ψ(θ))/(1+λ) at a forward iteration, for the losses' `fusedSpec`. */
+  protected psiTarget(iteration: number): MarginTarget {
+    return { kind: 'psi', m: this.m, lambda: this.lambdaAt(iteration) };
   }
 
   /**

@@ -12,6 +12,33 @@ export interface MarginLossInputs {
   iteration?: number;
   /** Per-class bias, shape [C]; only losses with `usesBias` read it. */
   bias?: tf.Tensor1D;
+  /**
+   * The caller asserts every label is in [0, C) (e.g. its batch provider checked them once): the tfjs-op path then
+   * skips its per-call read-back of the labels. The fused kernel checks them in any case, at no cost.
+   */
+  labelsChecked?: boolean;
+}
+
+/**
+ * Per-batch metrics of the margin-free classifier (float32 scalars): top-1 accuracy of x·ŵ_j with
+ * ŵ_j = w_j/(‖w_j‖ + 1e-12) when the loss normalises weights, else of x·w_j + b_j; the mean angle (degrees) between
+ * each feature and its class weight, acos(clip(x·w_y/(‖x‖‖w_y‖ + 1e-12), −1, 1)); the mean ‖x‖ (norms √Σv²).
+ */
+export interface MarginMetrics {
+  accuracy: tf.Scalar;
+  meanTargetAngle: tf.Scalar;
+  meanFeatureNorm: tf.Scalar;
+}
+
+/** `MarginLoss.lossAndMetrics`'s result. */
+export interface LossAndMetrics {
+  loss: tf.Scalar;
+  /**
+   * The metrics when the fused kernel computed them with the loss (then kept with tf.keep: they outlive enclosing
+   * tidy scopes, e.g. a tf.variableGrads that must return only the loss, and the caller disposes them); null on the
+   * tfjs-op path, where a caller that wants them computes them itself.
+   */
+  metrics: MarginMetrics | null;
 }
 
 /** A margin-based softmax loss: a logits function plus mean softmax cross-entropy over those logits. */
@@ -39,4 +66,10 @@ export interface MarginLoss {
   logits(inputs: MarginLossInputs): tf.Tensor2D;
   /** Mean softmax cross-entropy of `logits(inputs)` (scalar). */
   loss(inputs: MarginLossInputs): tf.Scalar;
+  /**
+   * `loss(inputs)`, plus the batch's metrics when the backend's fused kernel (MARGIN_SOFTMAX_KERNEL of
+   * @sphereface/common) computed the loss (see `MarginLossBase.fusedSpec`). Optional: a loss without it is called
+   * through `loss`.
+   */
+  lossAndMetrics?(inputs: MarginLossInputs): LossAndMetrics;
 }

@@ -4,6 +4,14 @@ config on stdout. A config's "width" (default 1) multiplies the channels (create
 (default "cpu") may name a CUDA device (bench-webgpu.ts); each timed step ends with loss.item(), which waits for the GPU.
 
     /usr/bin/python3 bench_step_torch.py '{"configs":[{"model":"sphereface4","size":[112,96]}],"batch":32,...}'
+
+With "mode": "embed", the LFW embedding benchmark (step-bench.ts's timeTorchEmbedding) instead: "images" synthetic
+crops (step-bench.ts's syntheticCrops: 64 distinct images repeated, uint8), embedded as an experiment run embeds
+LFW: eval() and no_grad, batches of "batch", each normalised (v - 127.5)/128, the batch and its horizontal mirror
+through the net, the two features concatenated into an [images, 1024] output; "embed_s" is one pass after "warmup"
+passes over one batch.
+
+    /usr/bin/python3 bench_step_torch.py '{"mode":"embed","configs":[...],"images":7701,"batch":32,"warmup":1,"threads":2}'
 """
 import json
 import math
@@ -62,6 +70,37 @@ class ASoftmax(nn.Module):
         return F.cross_entropy(logits, y)
 
 
+def synthetic_crops(count, h, w):
+    """uint8 [count, 3, h, w]: step-bench.ts's syntheticCrops (64 distinct HWC images of round(127.5 + 127.5 sin(0.37 i)), repeated)."""
+    distinct = min(count, 64)
+    i = torch.arange(distinct * h * w * 3, dtype=torch.float64)
+    pattern = torch.round(127.5 + 127.5 * torch.sin(i * 0.37)).to(torch.uint8).reshape(distinct, h, w, 3).permute(0, 3, 1, 2)
+    return pattern.repeat((count + distinct - 1) // distinct, 1, 1, 1)[:count].contiguous()
+
+
+def embed(net, crops, batch, device):
+    """[N, 1024]: per batch, concat(f(x), f(mirrored x)) with x = (crops - 127.5) / 128, as extractEmbeddings' 'concat'."""
+    out = torch.empty(crops.shape[0], 1024, device=device)
+    with torch.no_grad():
+        for s in range(0, crops.shape[0], batch):
+            x = crops[s : s + batch].to(device).float().sub_(127.5).div_(128)
+            out[s : s + batch] = torch.cat([net(x), net(torch.flip(x, [3]))], 1)
+    return out.cpu()
+
+
+def embed_main(spec, device, name, blas):
+    for c in spec["configs"]:
+        h, w = c["size"]
+        net = sphereface(c["model"], c["size"], c.get("width", 1.0)).to(device).eval()
+        crops = synthetic_crops(spec["images"], h, w)
+        for _ in range(spec["warmup"]):
+            embed(net, crops[: spec["batch"]], spec["batch"], device)
+        t0 = time.perf_counter()
+        embed(net, crops, spec["batch"], device)
+        seconds = time.perf_counter() - t0
+        print(json.dumps({"model": c["model"], "size": f"{h}x{w}", "embed_s": seconds, "images": spec["images"], "torch": torch.__version__, "blas": blas, "device": name}), flush=True)
+
+
 def main():
     spec = json.loads(sys.argv[1])
     torch.set_num_threads(spec["threads"])
@@ -71,6 +110,8 @@ def main():
     torch.ones(64, 64) @ torch.ones(64, 64)  # loads libblas.so.3 (Debian's alternative: OpenBLAS or reference)
     with open("/proc/self/maps") as maps:
         blas = "OpenBLAS" if "openblas" in maps.read() else "reference BLAS"
+    if spec.get("mode") == "embed":
+        return embed_main(spec, device, name, blas)
     for c in spec["configs"]:
         h, w = c["size"]
         net, head = sphereface(c["model"], c["size"], c.get("width", 1.0)).to(device), ASoftmax(512, spec["classes"]).to(device)

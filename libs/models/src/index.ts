@@ -7,7 +7,7 @@ export { sphereface, createModel, listModels, registerModel, SPHEREFACE_UNITS, S
 export type { SphereFaceOptions, ModelFactory } from './sphereface';
 export { SphereConv2D } from './layers';
 export { MarginHead, marginHeadModel, findMarginHead } from './margin-head';
-export type { MarginHeadArgs, HeadBatch } from './margin-head';
+export type { MarginHeadArgs, HeadBatch, HeadMetrics } from './margin-head';
 export { Trainer, DEFAULT_CLIP_NORM } from './trainer';
 export type { TrainerConfig, IterationRecord, RestoreResult } from './trainer';
 export { latestCheckpoint, listCheckpoints, CheckpointError } from './checkpoints';
@@ -18,7 +18,7 @@ export { HealthMonitor, TrainingHealthError, LOSS_UNDERFLOW } from './health';
 export type { HealthKind, HealthOptions } from './health';
 export { Progress } from './progress';
 export type { ProgressMode, ProgressRecord } from './progress';
-export { extractEmbeddings } from './embed';
+export { embedCrops, extractEmbeddings } from './embed';
 export type { FlipFusion } from './embed';
 export { fileSystemHandler } from './io';
 // Benchmark and kernel-testing internals: '@sphereface/models/bench'.

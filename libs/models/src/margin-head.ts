@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { getMarginLoss, type MarginLoss } from '@sphereface/loss';
+import { getMarginLoss, type MarginLoss, type MarginMetrics } from '@sphereface/loss';
 
 export interface MarginHeadArgs {
   numClasses: number;
@@ -15,7 +15,15 @@ export interface HeadBatch {
   features: tf.Tensor2D;
   labels: tf.Tensor1D;
   iteration?: number;
+  /** The caller asserts every label is in [0, numClasses) (see MarginLossInputs.labelsChecked). */
+  labelsChecked?: boolean;
 }
+
+/**
+ * A training batch's metrics (float32 scalars, see MarginMetrics in @sphereface/loss): top-1 accuracy of `apply`'s
+ * margin-free logits, the mean target angle θ_y in degrees and the mean feature norm.
+ */
+export type HeadMetrics = MarginMetrics;
 
 /**
  * √(Σ x²) along an axis: tf.norm(x, 'euclidean', axis) with the same bits, but through Square instead of tfjs's
@@ -88,6 +96,7 @@ export class MarginHead extends tf.layers.Layer {
       weights: this.kernel.read() as tf.Tensor2D,
       labels: batch.labels,
       iteration: batch.iteration,
+      labelsChecked: batch.labelsChecked,
       ...(this.bias ? { bias: this.bias.read() as tf.Tensor1D } : {}),
     };
   }
@@ -95,6 +104,30 @@ export class MarginHead extends tf.layers.Layer {
   /** Training loss (scalar). */
   loss(batch: HeadBatch): tf.Scalar {
     return this.marginLoss.loss(this.lossInputs(batch));
+  }
+
+  /**
+   * Training loss and the batch's metrics. Where the backend fuses the loss (@sphereface/native), one kernel computes
+   * both; elsewhere the metrics are tfjs ops on `apply` and `targetAngles`. Either way the metrics are kept (tf.keep):
+   * they outlive enclosing tidy scopes (a tf.variableGrads around the loss must return the loss only), and the caller
+   * disposes them. They carry no gradient.
+   */
+  lossAndMetrics(batch: HeadBatch): { loss: tf.Scalar; metrics: HeadMetrics } {
+    const inputs = this.lossInputs(batch);
+    const { loss, metrics } = this.marginLoss.lossAndMetrics?.(inputs) ?? { loss: this.marginLoss.loss(inputs), metrics: null };
+    return { loss, metrics: metrics ?? this.metricsOps(batch.features, batch.labels) };
+  }
+
+  /** HeadMetrics as tfjs ops (kept, see lossAndMetrics). Under a gradient tape they are recorded off the loss's path. */
+  metricsOps(features: tf.Tensor2D, labels: tf.Tensor1D): HeadMetrics {
+    return tf.tidy(() => {
+      const predicted = tf.argMax(this.apply(features) as tf.Tensor2D, 1);
+      return {
+        accuracy: tf.keep(tf.mean(tf.cast(tf.equal(predicted, tf.cast(labels, 'int32')), 'float32')) as tf.Scalar),
+        meanTargetAngle: tf.keep(tf.mul(tf.mean(this.targetAngles(features, labels)), 180 / Math.PI) as tf.Scalar),
+        meanFeatureNorm: tf.keep(tf.mean(euclideanNorm(features, 1)) as tf.Scalar),
+      };
+    });
   }
 
   /** Logits with the margin applied (what enters softmax during training). */

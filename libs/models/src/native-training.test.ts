@@ -1,4 +1,4 @@
-import { mulberry32 } from '@sphereface/common';
+import { MARGIN_SOFTMAX_KERNEL, mulberry32 } from '@sphereface/common';
 import { CropBatchProvider, memoryCrops } from '@sphereface/data';
 import * as tf from '@tensorflow/tfjs';
 import { createModel, marginHeadModel, selectBackend, Trainer } from './index';
@@ -39,8 +39,10 @@ describeNative('SphereFace-4 training on native vs wasm', () => {
   it(`${STEPS} Trainer steps (width ×0.125, 28×24, batch 8, A-Softmax) agree in loss and weights`, async () => {
     registerNativeBackend();
     const convBefore = nativeKernelCalls().Conv2DBackpropFilter.native;
+    const headBefore = nativeKernelCalls()[MARGIN_SOFTMAX_KERNEL].native;
     const native = await train('native');
     expect(nativeKernelCalls().Conv2DBackpropFilter.native - convBefore).toBe(4 * STEPS); // the 4 stage convs, every step
+    expect(nativeKernelCalls()[MARGIN_SOFTMAX_KERNEL].native - headBefore).toBe(STEPS); // the fused margin head, every step
     const wasm = await train('wasm');
     native.losses.forEach((l, i) => expect(Math.abs(l - wasm.losses[i]) / Math.abs(wasm.losses[i]), `loss ${i}`).toBeLessThan(LOSS_TOL));
     // Same architecture, same order (names differ: tfjs-layers uniquifies the second model's).

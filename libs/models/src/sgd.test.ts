@@ -33,7 +33,7 @@ describe('sgdMomentum / sumOfSquares (op fallback, cpu backend)', () => {
     it(`matches Caffe's update element by element, bit for bit (${JSON.stringify(c)})`, () => {
       expect(tf.getKernel(SGD_MOMENTUM_KERNEL, 'cpu')).toBeUndefined();
       const before = tf.memory().numTensors;
-      const [w1, v1] = tf.tidy(() => sgdMomentum(tf.tensor(w), tf.tensor(g), tf.tensor(v), c).map((t) => tf.keep(t)));
+      const [w1, v1] = tf.tidy(() => sgdMomentum([{ w: tf.tensor(w), g: tf.tensor(g), v: tf.tensor(v), c }])[0].map((t) => tf.keep(t)));
       const [rw, rv] = reference(w, g, v, c);
       expect(Array.from(w1.dataSync())).toEqual(Array.from(rw));
       expect(Array.from(v1.dataSync())).toEqual(Array.from(rv));
@@ -42,9 +42,10 @@ describe('sgdMomentum / sumOfSquares (op fallback, cpu backend)', () => {
     });
   }
 
-  it('sumOfSquares is Σ x² (float64 reference, float32 result)', () => {
-    const s = tf.tidy(() => sumOfSquares(tf.tensor(w)).dataSync()[0]);
-    const ref = Array.from(w).reduce((a, x) => a + f32(x * x), 0);
-    expect(s).toBe(f32(ref));
+  it('sumOfSquares is Σ x² per tensor (float64 accumulation, float32 result), the tensors added in float32', () => {
+    const s = tf.tidy(() => sumOfSquares([tf.tensor(w), tf.tensor(g), tf.tensor(v)]).dataSync()[0]);
+    const perTensor = [w, g, v].map((t) => f32(Array.from(t).reduce((a, x) => a + f32(x * x), 0)));
+    expect(s).toBe(perTensor.reduce((a, x) => f32(a + x), 0));
+    expect(() => sumOfSquares([])).toThrow(/no tensors/);
   });
 });

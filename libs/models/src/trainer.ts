@@ -2,7 +2,7 @@ import type { BatchProvider } from '@sphereface/data';
 import * as tf from '@tensorflow/tfjs';
 import { CheckpointError, latestCheckpoint, listCheckpoints, readCheckpoint, writeCheckpoint } from './checkpoints';
 import { HealthMonitor, TrainingHealthError, type HealthOptions } from './health';
-import { euclideanNorm, findMarginHead, type MarginHead } from './margin-head';
+import { findMarginHead, type MarginHead } from './margin-head';
 import { Progress, type ProgressMode } from './progress';
 import { sgdMomentum, sumOfSquares } from './sgd';
 import { appendTrainLog, repairTrainLog } from './train-log';
@@ -156,23 +156,19 @@ export class Trainer {
     const lr = this.learningRate(iter);
     const lambda = this.lambda(iter);
 
+    // A provider that range-checked its labels once (CropBatchProvider, at construction) spares the loss a per-step
+    // read-back of them.
+    const labelsChecked = this.provider.labelsChecked === true;
     const { grads, stats } = tf.tidy(() => {
       let metrics: tf.Tensor[] = [];
       const { value, grads } = tf.variableGrads(() => {
         const features = this.backbone.apply(batch.images, { training: true }) as tf.Tensor2D;
-        const loss = this.head.loss({ features, labels: batch.labels, iteration: iter + 1 });
-        metrics = tf.tidy(() => {
-          // Recorded on the tape but not on the loss path, so no gradient flows through these.
-          const predicted = tf.argMax(this.head.apply(features) as tf.Tensor2D, 1);
-          return [
-            tf.mean(tf.cast(tf.equal(predicted, tf.cast(batch.labels, 'int32')), 'float32')),
-            tf.mul(tf.mean(this.head.targetAngles(features, batch.labels)), 180 / Math.PI),
-            tf.mean(euclideanNorm(features, 1)),
-          ].map((t) => tf.keep(t));
-        });
+        // The metrics come from the fused loss kernel where the backend has one, else from ops off the loss's path.
+        const { loss, metrics: m } = this.head.lossAndMetrics({ features, labels: batch.labels, iteration: iter + 1, labelsChecked });
+        metrics = [m.accuracy, m.meanTargetAngle, m.meanFeatureNorm];
         return loss;
       }, this.params.map((p) => p.variable));
-      const gradNorm = tf.sqrt(tf.addN(Object.values(grads).map(sumOfSquares)));
+      const gradNorm = tf.sqrt(sumOfSquares(Object.values(grads)));
       const stats = tf.stack([value, ...metrics, gradNorm]);
       tf.dispose(metrics); // kept out of variableGrads' scope, so this tidy does not own them
       return { grads, stats };
@@ -237,12 +233,16 @@ export class Trainer {
   private applyUpdate(grads: tf.NamedTensorMap, lr: number, scale: number): void {
     const { momentum, weightDecay } = this.config;
     tf.tidy(() => {
-      for (const p of this.params) {
-        const coefficients = { lr: lr * p.lrMult, momentum, decay: weightDecay * p.decayMult, scale };
-        const [w, v] = sgdMomentum(p.variable, grads[p.variable.name], p.velocity, coefficients);
-        p.velocity.assign(v);
-        p.variable.assign(w);
-      }
+      const updates = this.params.map((p) => ({
+        w: p.variable,
+        g: grads[p.variable.name],
+        v: p.velocity,
+        c: { lr: lr * p.lrMult, momentum, decay: weightDecay * p.decayMult, scale },
+      }));
+      sgdMomentum(updates).forEach(([w, v], i) => {
+        this.params[i].velocity.assign(v);
+        this.params[i].variable.assign(w);
+      });
     });
     // The Caffe backward ignores the weight normalisation; the layer re-normalises its stored weights instead.
     if (this.head.marginLoss.renormalizeWeightsAfterUpdate) this.head.renormalizeWeights();

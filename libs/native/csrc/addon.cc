@@ -1,98 +1,10 @@
 // oneDNN kernels for @sphereface/native. Layouts are TensorFlow.js's: NHWC activations, HWIO filters, float32.
 // Every function is synchronous and writes into a caller-allocated Float32Array (zero-copy both ways).
-#include <napi.h>
-#include <omp.h>
-
-#include <algorithm>
-#include <functional>
-#include <memory>
-#include <mutex>
-#include <string>
-#include <unordered_map>
-#include <vector>
-
-#include <oneapi/dnnl/dnnl.hpp>
-
-using namespace dnnl;
-using tag = memory::format_tag;
-using dt = memory::data_type;
+#include "common.h"
 
 namespace {
 
-engine& eng() {
-  static engine e(engine::kind::cpu, 0);
-  return e;
-}
-stream& strm() {
-  static stream s(eng());
-  return s;
-}
-
-// ---------- argument helpers ----------
-
-float* f32(const Napi::Value& v, const char* what, size_t expect) {
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
-    throw Napi::TypeError::New(v.Env(), std::string(what) + ": expected a Float32Array");
-  auto a = v.As<Napi::Float32Array>();
-  if (a.ElementLength() != expect)
-    throw Napi::RangeError::New(v.Env(), std::string(what) + ": expected " + std::to_string(expect) + " elements, got " +
-                                             std::to_string(a.ElementLength()));
-  return a.Data();
-}
-
-float* f32_or_null(const Napi::Value& v, const char* what, size_t expect) {
-  return v.IsNull() || v.IsUndefined() ? nullptr : f32(v, what, expect);
-}
-
-size_t length(const Napi::Value& v, const char* what) {
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
-    throw Napi::TypeError::New(v.Env(), std::string(what) + ": expected a Float32Array");
-  return v.As<Napi::Float32Array>().ElementLength();
-}
-
-std::vector<int64_t> ints(const Napi::Value& v, size_t n, const char* what) {
-  if (!v.IsArray()) throw Napi::TypeError::New(v.Env(), std::string(what) + ": expected an array of integers");
-  auto a = v.As<Napi::Array>();
-  if (a.Length() != n)
-    throw Napi::RangeError::New(v.Env(), std::string(what) + ": expected " + std::to_string(n) + " integers");
-  std::vector<int64_t> out(n);
-  for (uint32_t i = 0; i < n; i++) out[i] = a.Get(i).As<Napi::Number>().Int64Value();
-  return out;
-}
-
-std::string key_of(const char* op, const std::vector<int64_t>& p, int flags) {
-  std::string k(op);
-  for (auto v : p) k += ',' + std::to_string(v);
-  return k + '/' + std::to_string(flags);
-}
-
-// Primitive descriptors and primitives are cached per shape: building them (implementation search, JIT) costs far
-// more than small convolutions. Node calls these functions from one thread; the mutex guards against worker threads.
-template <typename PD>
-struct Cached {
-  PD pd;
-  primitive prim;
-};
-template <typename PD>
-Cached<PD>& cached(std::unordered_map<std::string, std::unique_ptr<Cached<PD>>>& cache, const std::string& key,
-                   const std::function<PD()>& make) {
-  static std::mutex mu;
-  std::lock_guard<std::mutex> lock(mu);
-  auto it = cache.find(key);
-  if (it != cache.end()) return *it->second;
-  PD pd = make();
-  auto entry = std::make_unique<Cached<PD>>(Cached<PD>{pd, primitive(pd)});
-  return *cache.emplace(key, std::move(entry)).first->second;
-}
-
-// User data in the layout the primitive wants (a reorder into a temporary when the layouts differ).
-memory as_input(const memory::desc& want, const memory::desc& user_md, float* p) {
-  memory user(user_md, eng(), p);
-  if (want == user_md) return user;
-  memory m(want, eng());
-  reorder(user, m).execute(strm(), user, m);
-  return m;
-}
+using namespace sfn;
 
 // Activations reordered into a primitive's layout, kept for one more use: a convolution's input is reordered for the
 // forward and again for the filter gradient, and its output gradient for the input gradient and again for the filter
@@ -140,16 +52,6 @@ memory as_input_kept(const memory::desc& want, const memory::desc& user_md, floa
   return m;
 }
 
-// The primitive's output buffer: the user's memory when layouts agree, else a temporary reordered back by finish().
-struct Output {
-  memory user, mem;
-  Output(const memory::desc& want, const memory::desc& user_md, float* p)
-      : user(user_md, eng(), p), mem(want == user_md ? user : memory(want, eng())) {}
-  void finish() {
-    if (mem.get() != user.get()) reorder(mem, user).execute(strm(), mem, user);
-  }
-};
-
 // ---------- convolution ----------
 
 // p = [N,H,W,C, KH,KW,O, OH,OW, strideH,strideW, dilationH,dilationW (tfjs: 1 = none), padTop,padLeft,padBottom,padRight]
@@ -190,10 +92,28 @@ Conv conv_arg(const Napi::Value& v) {
   return c;
 }
 
-convolution_forward::primitive_desc conv_fwd_pd(const Conv& s, bool bias, bool relu, prop_kind pk) {
-  auto d = bias ? convolution_forward::desc(pk, algorithm::convolution_direct, s.any(s.src()), s.any(s.wei()), s.bias(),
+// Winograd F(4×4, 3×3) for 3×3 stride-1 convolutions, where oneDNN has it (jit_wino_4x3 needs AVX-512; elsewhere the
+// primitive descriptor fails and the direct algorithm is used). Measured on SphereFace-20 56×48 (2 cores, AVX-512,
+// per step, forward / backward data / backward weights, ms): 64 channels at 28×24 7.5/7.1/6.6 direct vs 4.8/3.8/4.9
+// Winograd, 256 at 7×6 28.2/25.0/28.6 vs 23.1/21.3/20.0, but 512 at 4×3 7.8/8.2/12.5 vs 12.1/11.2/13.9: output tiles of
+// 4×4 waste most of their work on maps smaller than 6×6, so those stay direct. The choice depends on shape and CPU
+// only, never on timing, so a run repeats bit for bit on the same machine. Winograd rounds differently (its transforms
+// add and subtract before multiplying): the kernel tests bound its error against the cpu backend like the direct one's.
+bool winograd_enabled = true;
+struct ConvAlgorithmCounts {
+  double direct = 0, winograd = 0;
+};
+ConvAlgorithmCounts conv_algorithm_counts;
+
+bool winograd_candidate(const Conv& s) {
+  return winograd_enabled && s.kh == 3 && s.kw == 3 && s.sh == 1 && s.sw == 1 && s.dh == 1 && s.dw == 1 &&
+         std::min(s.oh, s.ow) >= 6;
+}
+
+convolution_forward::primitive_desc conv_fwd_pd(const Conv& s, bool bias, bool relu, prop_kind pk, algorithm alg) {
+  auto d = bias ? convolution_forward::desc(pk, alg, s.any(s.src()), s.any(s.wei()), s.bias(),
                                             s.any(s.dst()), s.strides(), s.dil(), s.padl(), s.padr())
-                : convolution_forward::desc(pk, algorithm::convolution_direct, s.any(s.src()), s.any(s.wei()),
+                : convolution_forward::desc(pk, alg, s.any(s.src()), s.any(s.wei()),
                                             s.any(s.dst()), s.strides(), s.dil(), s.padl(), s.padr());
   primitive_attr attr;
   if (relu) {
@@ -206,10 +126,26 @@ convolution_forward::primitive_desc conv_fwd_pd(const Conv& s, bool bias, bool r
 
 // Backward data or weights: the same tensors as the forward, with the forward training descriptor as the hint.
 template <typename Op>
-typename Op::primitive_desc conv_bwd_pd(const Conv& s) {
-  typename Op::desc d(algorithm::convolution_direct, s.any(s.src()), s.any(s.wei()), s.any(s.dst()), s.strides(), s.dil(),
-                      s.padl(), s.padr());
-  return typename Op::primitive_desc(d, eng(), conv_fwd_pd(s, false, false, prop_kind::forward_training));
+typename Op::primitive_desc conv_bwd_pd(const Conv& s, algorithm alg) {
+  typename Op::desc d(alg, s.any(s.src()), s.any(s.wei()), s.any(s.dst()), s.strides(), s.dil(), s.padl(), s.padr());
+  return typename Op::primitive_desc(d, eng(), conv_fwd_pd(s, false, false, prop_kind::forward_training, alg));
+}
+
+// A primitive descriptor with Winograd when the shape is a candidate and oneDNN has an implementation, else direct.
+template <typename PD>
+PD with_algorithm(const Conv& s, const std::function<PD(algorithm)>& make) {
+  if (winograd_candidate(s)) {
+    try {
+      return make(algorithm::convolution_winograd);
+    } catch (const dnnl::error&) {  // no Winograd implementation for this ISA or shape
+    }
+  }
+  return make(algorithm::convolution_direct);
+}
+
+void count_algorithm(const primitive_desc_base& pd) {
+  const char* impl = pd.impl_info_str();
+  (std::string(impl).find("wino") != std::string::npos ? conv_algorithm_counts.winograd : conv_algorithm_counts.direct)++;
 }
 
 std::unordered_map<std::string, std::unique_ptr<Cached<convolution_forward::primitive_desc>>> fwd_cache;
@@ -225,7 +161,11 @@ Napi::Value Conv2d(const Napi::CallbackInfo& info) {
   float* y = f32(info[3], "conv2d out", s.dst_size());
   bool relu = info[5].ToBoolean();
   auto& e = cached<convolution_forward::primitive_desc>(fwd_cache, key_of("fwd", s.params, b ? 1 + 2 * relu : 2 * relu),
-                                                        [&] { return conv_fwd_pd(s, b != nullptr, relu, prop_kind::forward_training); });
+                                                        [&] {
+    return with_algorithm<convolution_forward::primitive_desc>(
+        s, [&](algorithm a) { return conv_fwd_pd(s, b != nullptr, relu, prop_kind::forward_training, a); });
+  });
+  count_algorithm(e.pd);
   memory src = as_input_kept(e.pd.src_desc(), s.user_src(), x, Use::kFirst);
   memory wei = as_input(e.pd.weights_desc(), s.user_wei(), w);
   Output dst(e.pd.dst_desc(), s.user_dst(), y);
@@ -244,7 +184,10 @@ Napi::Value Conv2dBackpropInput(const Napi::CallbackInfo& info) {
   float* w = f32(info[1], "conv2dBackpropInput filter", s.wei_size());
   float* dx = f32(info[2], "conv2dBackpropInput out", s.src_size());
   auto& e = cached<convolution_backward_data::primitive_desc>(bwd_data_cache, key_of("bwd_data", s.params, 0),
-                                                              [&] { return conv_bwd_pd<convolution_backward_data>(s); });
+                                                              [&] {
+    return with_algorithm<convolution_backward_data::primitive_desc>(s, [&](algorithm a) { return conv_bwd_pd<convolution_backward_data>(s, a); });
+  });
+  count_algorithm(e.pd);
   memory ddst = as_input_kept(e.pd.diff_dst_desc(), s.user_dst(), dy, Use::kFirst);
   memory wei = as_input(e.pd.weights_desc(), s.user_wei(), w);
   Output dsrc(e.pd.diff_src_desc(), s.user_src(), dx);
@@ -261,7 +204,10 @@ Napi::Value Conv2dBackpropFilter(const Napi::CallbackInfo& info) {
   float* dy = f32(info[1], "conv2dBackpropFilter dy", s.dst_size());
   float* dw = f32(info[2], "conv2dBackpropFilter out", s.wei_size());
   auto& e = cached<convolution_backward_weights::primitive_desc>(bwd_wei_cache, key_of("bwd_wei", s.params, 0),
-                                                                 [&] { return conv_bwd_pd<convolution_backward_weights>(s); });
+                                                                 [&] {
+    return with_algorithm<convolution_backward_weights::primitive_desc>(s, [&](algorithm a) { return conv_bwd_pd<convolution_backward_weights>(s, a); });
+  });
+  count_algorithm(e.pd);
   memory src = as_input_kept(e.pd.src_desc(), s.user_src(), x, Use::kLast);
   memory ddst = as_input_kept(e.pd.diff_dst_desc(), s.user_dst(), dy, Use::kLast);
   Output dwei(e.pd.diff_weights_desc(), s.user_wei(), dw);
@@ -312,11 +258,6 @@ Napi::Value MatMul(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// Below this many elements a loop runs on the calling thread. Measured here: a 2.4M-float multiply took 2 ms on one
-// thread and 5.5 ms on two; 11M took 14 vs 11 ms. On a loaded machine each parallel region also waits for the
-// sleeping OpenMP worker to be scheduled (7-12 ms per call seen in profiles, whatever the size).
-constexpr int64_t kParallelMin = 1 << 22;
-
 // ---------- PReLU ----------
 // alpha broadcasts over x with period P = alpha's length (alpha's shape is a suffix of x's, up to leading ones).
 // The row loops are branch-free so that GCC vectorises them (x's sign is random: a branch mispredicted half the time,
@@ -342,12 +283,6 @@ __attribute__((target_clones("avx2", "default"), optimize("no-trapping-math"))) 
       dx[r * P + j] = v > 0 ? g : scaled;
       acc[j] += v > 0 ? 0.0 : contribution;
     }
-}
-
-// Rows [begin, end) of this thread's static share.
-std::pair<int64_t, int64_t> share(int64_t rows) {
-  int t = omp_get_thread_num(), nt = omp_get_num_threads();
-  return {rows * t / nt, rows * (t + 1) / nt};
 }
 
 // prelu(x, alpha, out)
@@ -581,6 +516,27 @@ Napi::Value ReorderStats(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// convAlgorithms() → { direct, winograd }: convolution calls (forward and both backprops) per algorithm so far.
+Napi::Value ConvAlgorithms(const Napi::CallbackInfo& info) {
+  auto o = Napi::Object::New(info.Env());
+  o.Set("direct", conv_algorithm_counts.direct);
+  o.Set("winograd", conv_algorithm_counts.winograd);
+  return o;
+}
+
+// setWinograd(enabled): whether 3×3 stride-1 convolutions may use Winograd. Changing it drops the cached convolution
+// primitives (called from JS's one thread, like every function here).
+Napi::Value SetWinograd(const Napi::CallbackInfo& info) {
+  bool enabled = info[0].ToBoolean();
+  if (enabled != winograd_enabled) {
+    fwd_cache.clear();
+    bwd_data_cache.clear();
+    bwd_wei_cache.clear();
+    winograd_enabled = enabled;
+  }
+  return info.Env().Undefined();
+}
+
 // ---------- threads / info ----------
 
 Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
@@ -597,15 +553,6 @@ Napi::Value Version(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch));
 }
 
-// Wraps a function so oneDNN's C++ exceptions reach JS as Errors naming the call.
-template <Napi::Value (*F)(const Napi::CallbackInfo&)>
-Napi::Value guarded(const Napi::CallbackInfo& info) {
-  try {
-    return F(info);
-  } catch (const dnnl::error& e) {
-    throw Napi::Error::New(info.Env(), std::string("oneDNN: ") + e.what() + " (status " + std::to_string(e.status) + ")");
-  }
-}
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("conv2d", Napi::Function::New(env, guarded<Conv2d>));
@@ -621,9 +568,14 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sumOfSquares", Napi::Function::New(env, guarded<SumOfSquares>));
   exports.Set("forgetReordered", Napi::Function::New(env, guarded<ForgetReordered>));
   exports.Set("reorderStats", Napi::Function::New(env, ReorderStats));
+  exports.Set("convAlgorithms", Napi::Function::New(env, ConvAlgorithms));
+  exports.Set("setWinograd", Napi::Function::New(env, SetWinograd));
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads));
   exports.Set("getNumThreads", Napi::Function::New(env, GetNumThreads));
   exports.Set("dnnlVersion", Napi::Function::New(env, Version));
+  RegisterPeak(env, exports);
+  RegisterPooling(env, exports);
+  RegisterMarginSoftmax(env, exports);
   return exports;
 }
 

@@ -28,6 +28,8 @@ export interface NativeBackendInfo {
   backend: string;
   dnnl: string;
   threads: number;
+  /** Whether Winograd convolutions are enabled (see setNativeWinograd). */
+  winograd: boolean;
 }
 
 let info: NativeBackendInfo | null = null;
@@ -63,6 +65,8 @@ export function registerNativeBackend(options: { threads?: number; priority?: nu
   if (typeof addon === 'string') throw new Error(`@sphereface/native: ${addon}`);
   const threads = threadCount(options.threads);
   addon.setNumThreads(threads);
+  const winograd = process.env.SPHEREFACE_NATIVE_WINOGRAD !== '0';
+  addon.setWinograd(winograd);
   const Cpu = cpuBackendClass();
   /**
    * A fresh multi-megabyte Float32Array costs page faults on first touch, several times the cost of an element-wise
@@ -137,6 +141,28 @@ export function registerNativeBackend(options: { threads?: number; priority?: nu
   // Priority 0 (below cpu's 1): registering must not change which backend tfjs picks by default.
   tf.registerBackend(NATIVE_BACKEND, () => new NativeBackend(), options.priority ?? 0);
   registerNativeKernels(addon);
-  info = { backend: NATIVE_BACKEND, dnnl: addon.dnnlVersion(), threads: addon.getNumThreads() };
+  info = { backend: NATIVE_BACKEND, dnnl: addon.dnnlVersion(), threads: addon.getNumThreads(), winograd };
   return info;
+}
+
+function registeredAddon(caller: string): NativeAddon {
+  const addon = loadNativeAddon();
+  if (!info || typeof addon === 'string') throw new Error(`${caller}: the native backend is not registered (call registerNativeBackend first)`);
+  return addon;
+}
+
+/**
+ * Whether 3×3 stride-1 convolutions on maps of at least 6×6 use Winograd F(4×4, 3×3) where oneDNN has it (AVX-512
+ * CPUs; elsewhere they stay direct). On by default; `SPHEREFACE_NATIVE_WINOGRAD=0` turns it off at registration.
+ * The choice follows from shape and CPU only, so results repeat on the same machine; Winograd rounds differently
+ * from the direct algorithm (both within the kernel tests' bound against the cpu backend).
+ */
+export function setNativeWinograd(enabled: boolean): void {
+  registeredAddon('setNativeWinograd').setWinograd(enabled);
+  info = { ...info!, winograd: enabled };
+}
+
+/** Convolution calls (forward, input and filter gradients) run so far by each oneDNN algorithm. */
+export function nativeConvAlgorithms(): { direct: number; winograd: number } {
+  return registeredAddon('nativeConvAlgorithms').convAlgorithms();
 }

@@ -1,4 +1,4 @@
-export { registerNativeBackend, NATIVE_BACKEND } from './backend';
+export { nativeConvAlgorithms, registerNativeBackend, setNativeWinograd, NATIVE_BACKEND } from './backend';
 export type { NativeBackendInfo } from './backend';
 export { loadNativeAddon, ADDON_PATH } from './loader';
 export type { NativeAddon } from './loader';

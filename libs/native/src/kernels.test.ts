@@ -1,7 +1,8 @@
 import { mulberry32 } from '@sphereface/common';
 import * as tf from '@tensorflow/tfjs';
+import { readFileSync } from 'node:fs';
 import { beforeAll, expect, it } from 'vitest';
-import { registerNativeBackend, type NativeBackendLike } from './backend';
+import { nativeConvAlgorithms, registerNativeBackend, setNativeWinograd, type NativeBackendLike } from './backend';
 import { loadNativeAddon, type NativeAddon } from './loader';
 import { broadcastInner, nativeKernelCalls } from './kernels';
 import { describeNative, onBackend, randArray, relErr } from './testing/native';
@@ -75,6 +76,44 @@ describeNative('native kernels against the cpu backend', () => {
       await expectNative('FusedConv2D', () => compare(f));
     });
   }
+
+  // oneDNN 2.6 has Winograd convolutions for AVX-512 only; elsewhere the same shapes run direct.
+  const avx512 = / avx512f/.test(readFileSync('/proc/cpuinfo', 'utf8'));
+  it(`3×3 stride-1 convolutions on maps of 6×6 or more: Winograd${avx512 ? '' : ' (no AVX-512 here: direct)'} within the direct algorithm's bound, and direct when turned off`, async () => {
+    // SphereFace-20's residual convs in small: 32 channels, Caffe padding, 14×12 and 7×6 maps (the smallest Winograd takes).
+    for (const [h, w, ch] of [[14, 12, 32], [7, 6, 64]]) {
+      const x = randArray(rng, 2 * h * w * ch), k = randArray(rng, 9 * ch * ch), r = randArray(rng, 2 * h * w * ch);
+      const f = () => {
+        const xt = tf.tensor4d(x, [2, h, w, ch]), kt = tf.tensor4d(k, [3, 3, ch, ch]), rt = tf.tensor4d(r, [2, h, w, ch]);
+        const conv = (a: tf.Tensor, b: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, CAFFE);
+        return [conv(xt, kt), ...tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(conv(a, b), rt)))([xt, kt])];
+      };
+      for (const winograd of [true, false]) {
+        setNativeWinograd(winograd);
+        const before = nativeConvAlgorithms();
+        try {
+          await compare(f);
+        } finally {
+          setNativeWinograd(true);
+        }
+        const after = nativeConvAlgorithms();
+        const expectWinograd = winograd && avx512;
+        // Two forwards (the output, and the one tf.grads records), the input and the filter gradient: four calls, one algorithm.
+        expect(after.winograd - before.winograd, `${h}×${w}×${ch}, winograd ${winograd}`).toBe(expectWinograd ? 4 : 0);
+        expect(after.direct - before.direct, `${h}×${w}×${ch}, winograd ${winograd}`).toBe(expectWinograd ? 0 : 4);
+      }
+    }
+  });
+
+  it('stride-2 convolutions and maps under 6×6 stay direct', async () => {
+    const x = randArray(rng, 2 * 8 * 6 * 32), k = randArray(rng, 9 * 32 * 32), x5 = randArray(rng, 2 * 5 * 9 * 32);
+    const before = nativeConvAlgorithms();
+    await compare(() => [tf.conv2d(tf.tensor4d(x, [2, 8, 6, 32]), tf.tensor4d(k, [3, 3, 32, 32]), 2, CAFFE)]);
+    await compare(() => [tf.conv2d(tf.tensor4d(x5, [2, 5, 9, 32]), tf.tensor4d(k, [3, 3, 32, 32]), 1, CAFFE)]);
+    const after = nativeConvAlgorithms();
+    expect(after.winograd).toBe(before.winograd);
+    expect(after.direct - before.direct).toBe(2);
+  });
 
   it('FusedConv2D with relu and prelu activations', async () => {
     const x = randArray(rng, 2 * 7 * 6 * 3), w = randArray(rng, 9 * 3 * 4), b = randArray(rng, 4), alpha = randArray(rng, 4);

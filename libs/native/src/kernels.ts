@@ -2,6 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import { SGD_MOMENTUM_KERNEL, SUM_OF_SQUARES_KERNEL, type SgdCoefficients } from '@sphereface/common';
 import type { NativeBackendLike } from './backend';
 import type { NativeAddon } from './loader';
+import { makeMarginSoftmaxKernels } from './margin-softmax-kernel';
+import { makePoolingKernels } from './pooling-kernels';
 
 /**
  * Kernels of the 'native' backend: every cpu kernel, with the hot ones replaced by oneDNN calls. Each replacement
@@ -256,20 +258,27 @@ function makeKernels(addon: NativeAddon): Record<string, Fast> {
     },
     // The trainer's optimizer kernels (no cpu counterpart: @sphereface/models falls back to tfjs ops without them).
     [SGD_MOMENTUM_KERNEL]: ({ inputs, backend, attrs = {} }) => {
-      const w = f32(backend, inputs.w), g = f32(backend, inputs.g), v = f32(backend, inputs.v);
-      if (!w || !g || !v || g.length !== w.length || v.length !== w.length) {
-        throw new Error(`${SGD_MOMENTUM_KERNEL} (@sphereface/native): float32 w, g, v of one shape required`);
-      }
-      const { lr, momentum, decay, scale } = attrs as unknown as SgdCoefficients;
-      const w1 = backend.alloc(w.length), v1 = backend.alloc(w.length);
-      addon.sgdMomentum(w, g, v, w1, v1, lr, momentum, decay, scale);
-      return [out(backend, inputs.w.shape, w1), out(backend, inputs.w.shape, v1)];
+      const coefficients = attrs.coefficients as SgdCoefficients[];
+      return coefficients.flatMap(({ lr, momentum, decay, scale }, i) => {
+        const [wi, gi, vi] = [inputs[`w${i}`], inputs[`g${i}`], inputs[`v${i}`]];
+        const w = f32(backend, wi), g = f32(backend, gi), v = f32(backend, vi);
+        if (!w || !g || !v || g.length !== w.length || v.length !== w.length) {
+          throw new Error(`${SGD_MOMENTUM_KERNEL} (@sphereface/native): float32 w${i}, g${i}, v${i} of one shape required`);
+        }
+        const w1 = backend.alloc(w.length), v1 = backend.alloc(w.length);
+        addon.sgdMomentum(w, g, v, w1, v1, lr, momentum, decay, scale);
+        return [out(backend, wi.shape, w1), out(backend, wi.shape, v1)];
+      });
     },
     [SUM_OF_SQUARES_KERNEL]: ({ inputs, backend }) => {
-      const x = f32(backend, inputs.x);
-      if (!x) throw new Error(`${SUM_OF_SQUARES_KERNEL} (@sphereface/native): float32 input required`);
+      let total = 0;
+      for (let i = 0; inputs[`x${i}`]; i++) {
+        const x = f32(backend, inputs[`x${i}`]);
+        if (!x) throw new Error(`${SUM_OF_SQUARES_KERNEL} (@sphereface/native): float32 x${i} required`);
+        total = Math.fround(total + Math.fround(addon.sumOfSquares(x)));
+      }
       const y = backend.alloc(1);
-      y[0] = addon.sumOfSquares(x);
+      y[0] = total;
       return out(backend, [], y);
     },
     [PRELU_GRAD]: ({ inputs, backend }) => {
@@ -311,7 +320,7 @@ let registered = false;
 export function registerNativeKernels(addon: NativeAddon): void {
   if (registered) return;
   for (const k of tf.getKernelsForBackend('cpu')) tf.registerKernel({ ...k, backendName: BACKEND });
-  for (const [name, fast] of Object.entries(makeKernels(addon))) {
+  for (const [name, fast] of Object.entries({ ...makeKernels(addon), ...makePoolingKernels(addon), ...makeMarginSoftmaxKernels(addon) })) {
     const cpu = tf.getKernel(name, BACKEND);
     if (cpu) tf.unregisterKernel(name, BACKEND);
     const count = { native: 0, fallback: 0 };

@@ -29,9 +29,40 @@ export interface NativeAddon {
   forgetReordered(array: Float32Array): void;
   /** Counts of kept-reorder reuses (hits) and reorders made (misses), and the bytes kept now. */
   reorderStats(): { hits: number; misses: number; keptBytes: number };
+  // csrc/pooling.cc (see src/pooling-kernels.ts): element-wise loops bit-identical to tfjs's cpu kernels, oneDNN pooling.
+  relu(x: Float32Array, out: Float32Array): void;
+  relu6(x: Float32Array, out: Float32Array): void;
+  /** tfjs's step: 1 where x > 0, NaN where x is NaN, else alpha. */
+  step(x: Float32Array, out: Float32Array, alpha: number): void;
+  /**
+   * NHWC pooling; params [N,H,W,C, KH,KW, OH,OW, strideH,strideW, padTop,padLeft,padBottom,padRight] (pads < kernel);
+   * kind 0 max, 1 average over the window's input elements (padding excluded), 2 average over the whole window.
+   * false (out unspecified) when max pooling met a window whose elements are all -Infinity or NaN: oneDNN's result
+   * differs from tfjs's there.
+   */
+  pool2d(x: Float32Array, out: Float32Array, params: number[], kind: number): boolean;
+  /** The gradient of pool2d (false as pool2d's); x is needed (for the maxima's positions) by max pooling only. */
+  pool2dGrad(x: Float32Array | null, dy: Float32Array, dx: Float32Array, params: number[], kind: number): boolean;
+  /** The oneDNN implementation pool2d (backward false) or pool2dGrad (true) runs for these params, e.g. 'jit:avx2'. */
+  poolImpl(params: number[], kind: number, backward: boolean): string;
+  /** Convolution calls (forward and both gradients) run so far by each algorithm. */
+  convAlgorithms(): { direct: number; winograd: number };
+  /** Whether 3×3 stride-1 convolutions on maps of at least 6×6 may use Winograd (where oneDNN has it: AVX-512). */
+  setWinograd(enabled: boolean): void;
   setNumThreads(n: number): void;
   getNumThreads(): number;
   dnnlVersion(): string;
+  /**
+   * csrc/margin_softmax.cc (see src/margin-softmax-kernel.ts): MARGIN_SOFTMAX_KERNEL of @sphereface/common. dims [N, D, C];
+   * spec: encodeMarginSoftmaxSpec's numbers; writes loss [1], metrics [3] (accuracy, mean target angle in degrees, mean
+   * ‖x‖), dx [N, D], dW [D, C] and db [C] (exactly when bias is given). Throws a RangeError for a label outside [0, C).
+   */
+  marginSoftmax(
+    x: Float32Array, w: Float32Array, labels: Int32Array, bias: Float32Array | null, dims: number[], spec: number[],
+    loss: Float32Array, metrics: Float32Array, dx: Float32Array, dW: Float32Array, db: Float32Array | null,
+  ): void;
+  /** FP32 FMA throughput of all threads together, measured for about `seconds` (isa 'none': no AVX2+FMA, gflops 0). */
+  measurePeak(seconds: number): { gflops: number; isa: string; threads: number };
 }
 
 const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..');

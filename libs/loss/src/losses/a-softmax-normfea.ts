@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BatchGeometry } from '../margin-loss-base';
+import type { MarginSoftmaxSpec } from '../fused';
 import { MultiplicativeMarginLoss, type MultiplicativeMarginOptions } from '../multiplicative-margin';
 import type { ScaledCosineOptions } from '../scaled-cosine';
 import { SPHEREFACE_LAMBDA_SCHEDULE } from '../lambda';
@@ -31,6 +32,11 @@ export class ASoftmaxNormFeaLoss extends MultiplicativeMarginLoss<ASoftmaxNormFe
   /** The target's ψ(θ_y) is scaled by s too, instead of ‖x‖. */
   protected override targetScale(): number {
     return this.options.s;
+  }
+
+  /** Fused: s·cos θ_j and the ψ target. */
+  override fusedSpec(iteration: number): MarginSoftmaxSpec {
+    return { scale: 'fixed', s: this.options.s, target: this.psiTarget(iteration) };
   }
 }
 

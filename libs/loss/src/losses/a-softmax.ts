@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { batchGeometry, type BatchGeometry } from '../margin-loss-base';
+import type { MarginSoftmaxSpec } from '../fused';
 import { MultiplicativeMarginLoss, type MultiplicativeMarginOptions } from '../multiplicative-margin';
 import { SPHEREFACE_LAMBDA_SCHEDULE } from '../lambda';
 import { registerMarginLoss } from '../registry';
@@ -37,6 +38,11 @@ export class ASoftmaxLoss extends MultiplicativeMarginLoss<ASoftmaxOptions> {
 
   protected override plainLogits(geometry: BatchGeometry): tf.Tensor2D {
     return tf.mul(geometry.featureNorms, geometry.cosine) as tf.Tensor2D;
+  }
+
+  /** Fused: ‖x‖cos θ_j, the ψ target, and this loss's gradient mode (both run in the kernel). */
+  override fusedSpec(iteration: number): MarginSoftmaxSpec {
+    return { scale: 'feature', target: this.psiTarget(iteration), gradient: this.options.gradient };
   }
 
   protected override computeLogits(inputs: MarginLossInputs): tf.Tensor2D {

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ScaledCosineLoss, sineFromCosine, type ScaledCosineOptions } from '../scaled-cosine';
 import type { TargetTerms } from '../margin-loss-base';
+import type { MarginSoftmaxSpec } from '../fused';
 import { registerMarginLoss } from '../registry';
 import { requireFinite } from '../options';
 import { selectAbove } from '../tensor-ops';
@@ -35,6 +36,12 @@ export class ArcFaceLoss extends ScaledCosineLoss<ArcFaceOptions> {
       ? selectAbove(c, 0, withMargin, c)
       : selectAbove(c, Math.cos(Math.PI - m), withMargin, tf.sub(c, m * Math.sin(m)));
     return tf.mul(target, s) as tf.Tensor1D;
+  }
+
+  /** Fused: s·cos θ_j, target s·cos(θ_y + m) with the same fallbacks. */
+  override fusedSpec(): MarginSoftmaxSpec {
+    const { s, m, easyMargin } = this.options;
+    return { scale: 'fixed', s, target: { kind: 'angular', m, easyMargin } };
   }
 }
 

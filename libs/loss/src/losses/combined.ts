@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ScaledCosineLoss, type ScaledCosineOptions } from '../scaled-cosine';
 import type { TargetTerms } from '../margin-loss-base';
+import type { MarginSoftmaxSpec } from '../fused';
 import { registerMarginLoss } from '../registry';
 import { requireFinite, requirePositive } from '../options';
 
@@ -39,6 +40,12 @@ export class CombinedMarginLoss extends ScaledCosineLoss<CombinedMarginOptions> 
     const theta = tf.acos(tf.clipByValue(terms.cosine, -1 + ARCCOS_MARGIN, 1 - ARCCOS_MARGIN));
     const shifted = tf.minimum(tf.add(tf.mul(theta, m1), m2), Math.PI);
     return tf.mul(tf.sub(tf.cos(shifted), m3), s) as tf.Tensor1D;
+  }
+
+  /** Fused: s·cos θ_j, target s·(cos(min(m1·θ_y + m2, π)) − m3) with the same clip before arccos. */
+  override fusedSpec(): MarginSoftmaxSpec {
+    const { s, m1, m2, m3 } = this.options;
+    return { scale: 'fixed', s, target: { kind: 'combined', m1, m2, m3 } };
   }
 }
 

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ScaledCosineLoss, type ScaledCosineOptions } from '../scaled-cosine';
 import type { TargetTerms } from '../margin-loss-base';
+import type { MarginSoftmaxSpec } from '../fused';
 import { registerMarginLoss } from '../registry';
 import { requireFinite } from '../options';
 
@@ -20,6 +21,11 @@ export class CosFaceLoss extends ScaledCosineLoss<CosFaceOptions> {
 
   protected override targetLogit(terms: TargetTerms): tf.Tensor1D {
     return tf.mul(tf.sub(terms.cosine, this.options.m), this.options.s) as tf.Tensor1D;
+  }
+
+  /** Fused: s·cos θ_j, target s·(cos θ_y − m). */
+  override fusedSpec(): MarginSoftmaxSpec {
+    return { scale: 'fixed', s: this.options.s, target: { kind: 'cosine', m: this.options.m } };
   }
 }
 

@@ -1,3 +1,4 @@
+import type { MarginSoftmaxSpec } from '../fused';
 import { MultiplicativeMarginLoss, type MultiplicativeMarginOptions } from '../multiplicative-margin';
 import { SPHEREFACE_LAMBDA_SCHEDULE } from '../lambda';
 import { registerMarginLoss } from '../registry';
@@ -11,6 +12,11 @@ export type LSoftmaxOptions = MultiplicativeMarginOptions;
 export class LSoftmaxLoss extends MultiplicativeMarginLoss<LSoftmaxOptions> {
   static readonly lossName = 'l-softmax';
   readonly normalizesWeights = false;
+
+  /** Fused: ‖x‖‖w_j‖cos θ_j and the ψ target. */
+  override fusedSpec(iteration: number): MarginSoftmaxSpec {
+    return { scale: 'feature-weight', target: this.psiTarget(iteration) };
+  }
 }
 
 registerMarginLoss<LSoftmaxOptions>({

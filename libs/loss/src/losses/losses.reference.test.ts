@@ -2,16 +2,14 @@ import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { getMarginLoss, listMarginLosses } from '../index';
 import { importLossFiles } from '../testing/discover';
+import { makeReferenceInputs, REFERENCE_ITERATION, REFERENCE_VARIANTS } from '../testing/cases';
 import {
   finiteDifferenceGradient,
-  randomMatrix,
   referenceCaffeBackward,
   referenceLambda,
   referenceLogits,
   referenceLoss,
   REFERENCE_LOGITS,
-  seededRandom,
-  type ReferenceInputs,
 } from '../testing/reference';
 import { autogradGradients, disposeInputs, maxAbsDifference, toInputs } from '../testing/tensors';
 
@@ -20,20 +18,7 @@ await importLossFiles();
 const REGISTERED = listMarginLosses();
 
 /** Settings other than the defaults, to exercise other branches; every registered loss is also checked at its defaults. */
-const VARIANTS: Array<{ name: string; options: Record<string, unknown> }> = [
-  { name: 'a-softmax', options: { m: 1 } },
-  { name: 'a-softmax', options: { m: 2, lambda: 0 } },
-  { name: 'a-softmax', options: { m: 3, lambda: 2.5 } },
-  { name: 'a-softmax', options: { m: 4, lambda: 0 } },
-  { name: 'a-softmax', options: { m: 6, lambda: { base: 100, lambdaMin: 1 } } },
-  { name: 'a-softmax-normfea', options: { m: 4, lambda: 1 } },
-  { name: 'l-softmax', options: { m: 2, lambda: 0 } },
-  { name: 'l-softmax', options: { m: 4, lambda: 3 } },
-  { name: 'arcface', options: { m: 0.9, s: 16 } },
-  { name: 'arcface', options: { easyMargin: true } },
-  { name: 'combined', options: { m1: 1.35, m2: 0, m3: 0 } },
-  { name: 'combined', options: { m1: 0.9, m2: 0.4, m3: 0.15 } },
-];
+const VARIANTS = REFERENCE_VARIANTS;
 const CASES = [...REGISTERED.map((name) => ({ name, options: {} as Record<string, unknown> })), ...VARIANTS];
 
 describe('float64 references', () => {
@@ -50,23 +35,8 @@ describe('float64 references', () => {
   });
 });
 
-const N = 6;
-const D = 5;
-const C = 4;
-const ITERATION = 37;
-
-/** Features at many angles to the class weights, unnormalised (norms 0.5–5), so every ψ interval is visited. */
-function makeInputs(seed: number, withBias: boolean, iteration = ITERATION): ReferenceInputs {
-  const random = seededRandom(seed);
-  const features = randomMatrix(N, D, random, 3);
-  return {
-    features,
-    weights: randomMatrix(D, C, random, 1),
-    labels: Array.from({ length: N }, (_, i) => i % C),
-    bias: withBias ? Array.from({ length: C }, () => random() - 0.5) : undefined,
-    iteration,
-  };
-}
+const ITERATION = REFERENCE_ITERATION;
+const makeInputs = makeReferenceInputs;
 
 // A loss without a reference fails above, by name; its numeric cases would only repeat that failure.
 describe.each(CASES.filter(({ name }) => name in REFERENCE_LOGITS))('$name $options against the float64 reference', ({ name, options }) => {

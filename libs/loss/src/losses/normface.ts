@@ -1,3 +1,4 @@
+import type { MarginSoftmaxSpec } from '../fused';
 import { ScaledCosineLoss, type ScaledCosineOptions } from '../scaled-cosine';
 import { registerMarginLoss } from '../registry';
 
@@ -6,6 +7,11 @@ export type NormFaceOptions = ScaledCosineOptions;
 /** NormFace (Wang et al., ACM MM 2017): features and weights normalised, logits s·cos θ_j, no margin. */
 export class NormFaceLoss extends ScaledCosineLoss<NormFaceOptions> {
   static readonly lossName = 'normface';
+
+  /** Fused: s·cos θ_j for every class. */
+  override fusedSpec(): MarginSoftmaxSpec {
+    return { scale: 'fixed', s: this.options.s, target: { kind: 'none' } };
+  }
 }
 
 registerMarginLoss<NormFaceOptions>({

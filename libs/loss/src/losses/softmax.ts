@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { MarginLossBase, type BatchGeometry } from '../margin-loss-base';
+import type { MarginSoftmaxSpec } from '../fused';
 import { registerMarginLoss } from '../registry';
 
 export type SoftmaxOptions = Record<string, never>;
@@ -13,6 +14,11 @@ export class SoftmaxLoss extends MarginLossBase<SoftmaxOptions> {
   protected override plainLogits(geometry: BatchGeometry): tf.Tensor2D {
     const product = tf.matMul(geometry.features, geometry.weights);
     return (geometry.bias ? tf.add(product, geometry.bias) : product) as tf.Tensor2D;
+  }
+
+  /** Fused: x·w_j + b_j. */
+  override fusedSpec(): MarginSoftmaxSpec {
+    return { scale: 'linear', target: { kind: 'none' } };
   }
 }
 
