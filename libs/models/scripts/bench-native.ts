@@ -2,7 +2,8 @@
  * Training-step benchmark of the oneDNN 'native' backend against wasm (+ @sphereface/models' training kernels) and
  * PyTorch (Debian python3-torch) in one run, with @sphereface/models' step benchmark (src/step-bench.ts):
  * SphereFace-4/-20 at 112×96 and 56×48, batch 32, and the cpu profile's SphereFace-4 ×0.25 at 56×48, batch 64;
- * A-Softmax (m=4) head, the models' Trainer (Caffe SGD, momentum, weight decay, clipping). Then (unless --no-embed) the
+ * A-Softmax (m=4) head, the models' Trainer (Caffe SGD, momentum, weight decay, clipping); PyTorch as installed and with
+ * OPENBLAS_NUM_THREADS=1 (see TORCH_ENVS), × torch against the faster. Then (unless --no-embed) the
  * LFW embedding of an experiment run (step-bench's timeEmbedding: embedCrops, 7,701 images original and mirrored,
  * batches of 32 through the network, features concatenated) on native against PyTorch inference of the same network
  * (eval, no_grad, same batches, same threads; as installed, and with OPENBLAS_NUM_THREADS=1, which keeps OpenBLAS's
@@ -40,6 +41,7 @@ import {
   type EmbedBenchConfig,
   type StepBenchConfig,
 } from '../src/bench';
+import { MARGIN_SOFTMAX_KERNEL } from '@sphereface/common';
 import { loadNativeAddon, nativeKernelCalls, registerNativeBackend, NATIVE_BACKEND, type NativeAddon } from '@sphereface/native';
 
 const args = process.argv.slice(2);
@@ -49,9 +51,9 @@ const opt = (name: string, dflt: string) => {
 };
 const STEPS = Number(opt('steps', '3')), WARMUP = Number(opt('warmup', '1'));
 /** Kernels the addon runs (for the profile split). */
-const ONEDNN_KERNELS = new Set(['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'BatchMatMul', '_FusedMatMul']);
+const ONEDNN_KERNELS = new Set(['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'BatchMatMul', '_FusedMatMul', MARGIN_SOFTMAX_KERNEL, 'MaxPool', 'AvgPool', 'MaxPoolGrad', 'AvgPoolGrad']);
 /** Kernels the addon runs with its own OpenMP loops. */
-const ADDON_LOOPS = new Set(['Prelu', 'SphereFaceNativePreluGrad', 'Add', 'Sub', 'Multiply', 'RealDiv', 'Square', 'Sum', SGD_MOMENTUM_KERNEL, SUM_OF_SQUARES_KERNEL]);
+const ADDON_LOOPS = new Set(['Prelu', 'SphereFaceNativePreluGrad', 'Relu', 'Relu6', 'Step', 'Add', 'Sub', 'Multiply', 'RealDiv', 'Square', 'Sum', SGD_MOMENTUM_KERNEL, SUM_OF_SQUARES_KERNEL]);
 
 /**
  * Peak FP32 of this machine, measured: every thread runs independent FMA chains at the widest vector width the CPU has
@@ -123,11 +125,19 @@ async function benchTfjs(label: string, c: StepBenchConfig, profile: boolean): P
   console.error(`${label} ${stepBenchKey(c)}: ${t.stepS.toFixed(3)} s/step (${t.times.map((x) => x.toFixed(2)).join(', ')})`);
 }
 
+/**
+ * PyTorch as installed, and with OpenBLAS single-threaded: its own thread pool otherwise competes with torch's OpenMP
+ * threads for the cores (2.6× slower inference of the cpu-profile network measured). × torch is against the faster.
+ */
+const TORCH_ENVS: Record<string, string>[] = [{}, { OPENBLAS_NUM_THREADS: '1' }];
+
 function benchTorch(c: StepBenchConfig): void {
-  const torch = timeTorchSteps(c, { python: '/usr/bin/python3', steps: Math.max(STEPS, 5), warmup: 5, threads: availableParallelism() });
-  if (typeof torch === 'string') return void console.error(`torch: skipped (${torch})`);
-  rows.push({ backend: torch.label, config: c, stepS: torch.stepS });
-  console.error(`${torch.label} ${stepBenchKey(c)}: ${torch.stepS.toFixed(3)} s/step (${torch.times.map((x) => x.toFixed(2)).join(', ')})`);
+  for (const env of TORCH_ENVS) {
+    const torch = timeTorchSteps(c, { python: '/usr/bin/python3', steps: Math.max(STEPS, 5), warmup: 5, threads: availableParallelism(), env });
+    if (typeof torch === 'string') return void console.error(`torch: skipped (${torch})`);
+    rows.push({ backend: torch.label, config: c, stepS: torch.stepS });
+    console.error(`${torch.label} ${stepBenchKey(c)}: ${torch.stepS.toFixed(3)} s/step (${torch.times.map((x) => x.toFixed(2)).join(', ')})`);
+  }
 }
 
 interface EmbedRow { backend: string; config: EmbedBenchConfig; seconds: number; images: number; extrapolated: boolean }
@@ -142,11 +152,9 @@ async function benchEmbedNative(label: string, c: EmbedBenchConfig, profile: boo
   console.error(`${label} ${key}: ${t.timedS.toFixed(2)} s for ${t.images} images${t.extrapolated ? ` → ${t.seconds.toFixed(2)} s for ${LFW_EMBED_IMAGES}` : ''}`);
 }
 
-/** PyTorch as installed, and with OpenBLAS single-threaded (its own thread pool otherwise competes with torch's OpenMP threads). */
-const TORCH_EMBED_ENVS: Record<string, string>[] = [{}, { OPENBLAS_NUM_THREADS: '1' }];
 
 function benchEmbedTorch(c: EmbedBenchConfig): void {
-  for (const env of TORCH_EMBED_ENVS) {
+  for (const env of TORCH_ENVS) {
     const torch = timeTorchEmbedding(c, { python: '/usr/bin/python3', threads: availableParallelism(), warmup: WARMUP, env });
     if (typeof torch === 'string') return void console.error(`torch: skipped (${torch})`);
     embedRows.push({ backend: torch.label, config: c, seconds: torch.seconds, images: torch.images, extrapolated: torch.extrapolated });
@@ -183,7 +191,7 @@ if (CONFIGS.length) {
   console.log('| backend | config | s/step | images/s | GFLOP/s | % of peak | × torch |');
   console.log('|---|---|---|---|---|---|---|');
   for (const r of [...rows].sort((p, q) => p.backend.localeCompare(q.backend))) {
-    const torch = rows.find((t) => t.backend.startsWith('torch') && t.config === r.config);
+    const torch = rows.filter((t) => t.backend.startsWith('torch') && t.config === r.config).sort((p, q) => p.stepS - q.stepS)[0];
     const gf = flopsOf.get(stepBenchKey(r.config))! / r.stepS / 1e9;
     console.log(
       `| ${r.backend} | ${stepBenchKey(r.config)} | ${r.stepS.toFixed(3)} | ${(r.config.batch / r.stepS).toFixed(1)} | ${gf.toFixed(1)} | ${((100 * gf) / peakGflops).toFixed(1)} | ${torch ? (r.stepS / torch.stepS).toFixed(2) : 'n/a'} |`,

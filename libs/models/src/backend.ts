@@ -18,8 +18,8 @@ export interface BackendInfo {
   forced: boolean;
   versions: Record<string, string>;
   wasm?: { simd: boolean; threads: number; trainingKernels: boolean };
-  /** @sphereface/native: oneDNN version and OpenMP threads. */
-  native?: { dnnl: string; threads: number };
+  /** @sphereface/native: oneDNN version, OpenMP threads, and whether 3×3 stride-1 convolutions may use Winograd. */
+  native?: { dnnl: string; threads: number; winograd: boolean };
   /** webgpu (Dawn): the adapter's name, its limits, whether it is a software one (SwiftShader), the Vulkan driver manifest. */
   webgpu?: WebGpuInfo;
   gpu?: boolean;
@@ -83,7 +83,7 @@ async function tryChoice(choice: BackendChoice, forced: boolean, info: Partial<B
       const mod = (await importOptional('@sphereface/native')) as unknown as NativeModule;
       const native = mod.registerNativeBackend();
       await activate('native');
-      info.native = { dnnl: native.dnnl, threads: native.threads };
+      info.native = { dnnl: native.dnnl, threads: native.threads, winograd: native.winograd };
       info.versions = { ...tf.version, onednn: native.dnnl };
       return;
     }
@@ -136,7 +136,7 @@ export async function selectBackend(options: SelectBackendOptions = {}): Promise
     log?.(
       `[sphereface] backend ${choice} (tf '${info.tfBackend}')` +
         (info.wasm ? ` simd=${info.wasm.simd} threads=${info.wasm.threads}` : '') +
-        (info.native ? ` oneDNN ${info.native.dnnl} threads=${info.native.threads}` : '') +
+        (info.native ? ` oneDNN ${info.native.dnnl} threads=${info.native.threads}${info.native.winograd ? ' winograd' : ''}` : '') +
         (info.webgpu ? ` adapter '${info.webgpu.adapter.vendor} ${info.webgpu.adapter.architecture}' (${info.webgpu.adapter.description})` : '') +
         ` versions ${JSON.stringify(info.versions)}` +
         (Object.keys(skipped).length ? ` skipped ${JSON.stringify(skipped)}` : ''),

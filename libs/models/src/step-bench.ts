@@ -89,16 +89,18 @@ export interface TorchStepOptions {
   /** 'cpu' (default) or a CUDA device. */
   device?: string;
   script?: string;
+  /** Added to the child's environment (and named in the label), e.g. OPENBLAS_NUM_THREADS. */
+  env?: Record<string, string>;
 }
 
 /** The same step in PyTorch, in a child process; a string says why it could not run. */
 export function timeTorchSteps(c: StepBenchConfig, o: TorchStepOptions): { label: string; stepS: number; times: number[] } | string {
   if (o.python.includes('/') && !existsSync(o.python)) return `${o.python} not found`;
   const spec = { configs: [{ model: c.model, size: c.size, width: c.width ?? 1 }], batch: c.batch, classes: c.classes, steps: o.steps, warmup: o.warmup, threads: o.threads, device: o.device ?? 'cpu' };
-  const res = spawnSync(o.python, [o.script ?? TORCH_STEP_SCRIPT, JSON.stringify(spec)], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  const res = spawnSync(o.python, [o.script ?? TORCH_STEP_SCRIPT, JSON.stringify(spec)], { encoding: 'utf8', maxBuffer: 1 << 24, env: { ...process.env, ...o.env } });
   if (res.status !== 0) return (res.stderr || res.error?.message || `exit ${res.status}`).trim().split('\n').pop()!;
   const r = JSON.parse(res.stdout.trim()) as { step_s: number; times: number[]; torch: string; blas: string; device: string };
-  const where = r.device === 'cpu' ? `${o.threads} threads, ${r.blas}` : r.device;
+  const where = [r.device === 'cpu' ? `${o.threads} threads, ${r.blas}` : r.device, ...Object.entries(o.env ?? {}).map(([k, v]) => `${k}=${v}`)].join(', ');
   return { label: `torch ${r.torch} (${where})`, stepS: r.step_s, times: r.times };
 }
 

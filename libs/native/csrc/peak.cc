@@ -21,7 +21,9 @@ __attribute__((target("avx512f"))) float fma_chains_512(int64_t iterations) {
   for (int64_t t = 0; t < iterations; t++) { SFN_CHAINS(SFN_STEP) }
   __m512 s = _mm512_setzero_ps();
   SFN_CHAINS(SFN_SUM)
-  return _mm512_reduce_add_ps(s);
+  float lanes[16];
+  _mm512_storeu_ps(lanes, s);
+  return lanes[0];
 #undef SFN_INIT
 #undef SFN_STEP
 #undef SFN_SUM

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { SGD_MOMENTUM_KERNEL, SUM_OF_SQUARES_KERNEL, type SgdCoefficients } from '@sphereface/common';
 import type { NativeBackendLike } from './backend';
+import { f32, sameShape, size, type Attrs, type Fast, type KernelArgs } from './kernel-args';
 import type { NativeAddon } from './loader';
 import { makeMarginSoftmaxKernels } from './margin-softmax-kernel';
 import { makePoolingKernels } from './pooling-kernels';
@@ -14,10 +15,6 @@ import { makePoolingKernels } from './pooling-kernels';
 const BACKEND = 'native';
 /** Kernel computing both PReLU gradients in one pass; only the native backend has it. */
 const PRELU_GRAD = 'SphereFaceNativePreluGrad';
-type Attrs = Record<string, unknown>;
-// Optional inputs (bias, preluActivationWeights) are absent at run time although typed present.
-type KernelArgs = { inputs: Record<string, tf.TensorInfo>; backend: NativeBackendLike; attrs?: Attrs };
-type Fast = (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[] | null;
 
 /** Per-kernel counts of oneDNN calls and cpu fallbacks (tests assert the oneDNN path ran). */
 const calls = new Map<string, { native: number; fallback: number }>();
@@ -25,14 +22,7 @@ export function nativeKernelCalls(): Record<string, { native: number; fallback: 
   return Object.fromEntries([...calls].map(([k, v]) => [k, { ...v }]));
 }
 
-const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
-const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((v, i) => v === b[i]);
 
-function f32(backend: NativeBackendLike, t: tf.TensorInfo | undefined): Float32Array | null {
-  if (!t || t.dtype !== 'float32') return null;
-  const v = backend.data.get(t.dataId).values;
-  return v instanceof Float32Array ? v : null;
-}
 
 /**
  * How `w` broadcasts over `x` when its shape, right-aligned to x's, is x's over one run of axes and 1 elsewhere: element i

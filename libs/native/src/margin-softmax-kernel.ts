@@ -1,6 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import { MARGIN_SOFTMAX_KERNEL, type MarginSoftmaxSpec } from '@sphereface/common';
 import type { NativeBackendLike } from './backend';
+import type { Fast } from './kernel-args';
 import type { NativeAddon } from './loader';
 
 /**
@@ -10,8 +11,6 @@ import type { NativeAddon } from './loader';
  * with the others; it has no cpu counterpart (@sphereface/loss runs tfjs ops on backends without it).
  */
 
-type KernelArgs = { inputs: Record<string, tf.TensorInfo>; backend: NativeBackendLike; attrs?: Record<string, unknown> };
-type Fast = (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[] | null;
 
 const SCALES: Record<MarginSoftmaxSpec['scale'], number> = { linear: 0, feature: 1, 'feature-weight': 2, fixed: 3 };
 

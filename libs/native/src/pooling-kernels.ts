@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { NativeBackendLike } from './backend';
+import { f32, sameShape, size, type Attrs, type Fast } from './kernel-args';
 import type { NativeAddon } from './loader';
 
 /**
@@ -25,21 +26,11 @@ import type { NativeAddon } from './loader';
  * stride-1 pooling (an identity there), int32 inputs, ceil/round output sizes and larger explicit pads.
  */
 
-type Attrs = Record<string, unknown>;
-type KernelArgs = { inputs: Record<string, tf.TensorInfo>; backend: NativeBackendLike; attrs?: Attrs };
-type Fast = (args: KernelArgs) => tf.TensorInfo | null;
 
 /** Kinds of pooling in the addon. */
 const MAX = 0, AVG_EXCLUDE_PADDING = 1, AVG_INCLUDE_PADDING = 2;
 
-const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
-const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((v, i) => v === b[i]);
 
-function f32(backend: NativeBackendLike, t: tf.TensorInfo | undefined): Float32Array | null {
-  if (!t || t.dtype !== 'float32') return null;
-  const v = backend.data.get(t.dataId).values;
-  return v instanceof Float32Array ? v : null;
-}
 
 /** The window geometry as the cpu kernel computes it (AvgPoolGrad's passes no rounding mode). */
 function poolInfo(xShape: number[], attrs: Attrs, rounding = true): tf.backend_util.Conv2DInfo {
