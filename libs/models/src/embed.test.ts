@@ -1,11 +1,12 @@
 import { mulberry32 } from '@sphereface/common';
 import { assembleBatch, memoryCrops, type CropSource } from '@sphereface/data';
 import * as tf from '@tensorflow/tfjs';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { registerNativeBackend } from '@sphereface/native';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { loadNativeAddon, registerNativeBackend, type NativeAddon } from '@sphereface/native';
 import { describeNative } from '@sphereface/native/testing';
 import { selectBackend } from './backend';
-import { embedCrops, extractEmbeddings, PREDICT_BATCH_SIZE } from './embed';
+import { embedCrops, extractEmbeddings, inferencePlan, nativeCropNormaliser, normaliseCrops, PREDICT_BATCH_SIZE } from './embed';
+import { SphereConv2D } from './layers';
 import { createModel } from './sphereface';
 
 describe('extractEmbeddings', () => {
@@ -114,6 +115,84 @@ describeNative('embedCrops (native)', () => {
     registerNativeBackend();
     expect(await tf.setBackend('native')).toBe(true);
   });
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
 
   sameBitsCases();
+
+  it.each([0, 2])("the addon's normaliseCrops writes the JS loop's arrays bit for bit (margin %i)", (margin) => {
+    const addon = loadNativeAddon() as NativeAddon;
+    const count = 5, height = 10 + 2 * margin, width = 7 + 2 * margin, size = count * 10 * 7 * 3;
+    const bytes = Uint8Array.from({ length: count * height * width * 3 }, (_, k) => (k < 256 ? k : (k * 7919) % 256));
+    const js = [new Float32Array(size), new Float32Array(size)], native = [new Float32Array(size).fill(NaN), new Float32Array(size).fill(NaN)];
+    normaliseCrops(bytes, js[0], js[1], count, height, width, margin);
+    addon.normaliseCrops(bytes, native[0], native[1], count, height, width, margin);
+    for (const k of [0, 1]) expect(Buffer.from(native[k].buffer).equals(Buffer.from(js[k].buffer))).toBe(true);
+    expect(Buffer.from(js[0].buffer).equals(Buffer.from(js[1].buffer))).toBe(false);
+  });
+
+  it("embedCrops runs the addon's normaliser and the fused plan here (the JS loop and execute elsewhere)", () => {
+    const addon = (tf.backend() as unknown as { addon: NativeAddon }).addon;
+    expect(nativeCropNormaliser()).not.toBeNull();
+    const normalise = vi.spyOn(addon, 'normaliseCrops');
+    const fused = vi.spyOn(SphereConv2D.prototype, 'callWithPrelu');
+    const model = createModel('sphereface4', { inputSize: [28, 24], widthMultiplier: 0.125, seed: 1 });
+    embedCrops(model, randomCrops(PREDICT_BATCH_SIZE + 3, 28, 24, 3));
+    expect(normalise).toHaveBeenCalledTimes(2); // per batch
+    expect(fused).toHaveBeenCalledTimes(2 * 2 * 4); // 2 batches × (original, mirrored) × 4 conv + PReLU pairs
+    model.dispose();
+  });
+
+  it.each(['sphereface4', 'sphereface20'])('inferencePlan: the same bits as execute (%s; residual adds in 20)', (name) => {
+    const model = createModel(name, { inputSize: [28, 24], widthMultiplier: 0.125, seed: 2 });
+    const plan = inferencePlan(model);
+    expect(plan).not.toBeNull();
+    const fused = vi.spyOn(SphereConv2D.prototype, 'callWithPrelu');
+    const x = tf.randomNormal([3, 28, 24, 3], 0, 1, 'float32', 4) as tf.Tensor4D;
+    const before = tf.memory().numTensors;
+    const got = tf.tidy(() => plan!(x));
+    const want = tf.tidy(() => model.execute(x, model.outputs[0].name) as tf.Tensor);
+    expect(tf.memory().numTensors).toBe(before + 2);
+    expect(got.shape).toEqual(want.shape);
+    expect(Buffer.from((got.dataSync() as Float32Array).buffer).equals(Buffer.from((want.dataSync() as Float32Array).buffer))).toBe(true);
+    expect(fused.mock.calls.length).toBe(name === 'sphereface4' ? 4 : 20); // every conv is followed by its PReLU
+    tf.dispose([x, got, want]);
+    model.dispose();
+  });
+
+  it('inferencePlan: a PReLU with per-position slopes stays a separate kernel (the same bits as execute)', () => {
+    const input = tf.input({ shape: [6, 5, 3] });
+    const conv = new SphereConv2D({ filters: 4, strides: 1, init: 'gaussian', biasTrainable: true, seed: 3 }).apply(input) as tf.SymbolicTensor;
+    const model = tf.model({ inputs: input, outputs: tf.layers.prelu({ alphaInitializer: tf.initializers.randomUniform({ minval: 0, maxval: 1, seed: 4 }) }).apply(conv) as tf.SymbolicTensor });
+    const fused = vi.spyOn(SphereConv2D.prototype, 'callWithPrelu');
+    const x = tf.randomNormal([2, 6, 5, 3], 0, 1, 'float32', 6) as tf.Tensor4D;
+    const [got, want] = [tf.tidy(() => inferencePlan(model)!(x)), tf.tidy(() => model.execute(x, model.outputs[0].name) as tf.Tensor)];
+    expect(fused).not.toHaveBeenCalled();
+    expect(Buffer.from((got.dataSync() as Float32Array).buffer).equals(Buffer.from((want.dataSync() as Float32Array).buffer))).toBe(true);
+    tf.dispose([x, got, want]);
+    model.dispose();
+  });
+
+  it('inferencePlan: null for layers it does not run (embedCrops then uses execute)', () => {
+    const functional = (withDropout: boolean) => {
+      const input = tf.input({ shape: [4, 4, 3] });
+      let y = tf.layers.flatten().apply(input) as tf.SymbolicTensor;
+      if (withDropout) y = tf.layers.dropout({ rate: 0.5 }).apply(y) as tf.SymbolicTensor;
+      return tf.model({ inputs: input, outputs: tf.layers.dense({ units: 2 }).apply(y) as tf.SymbolicTensor });
+    };
+    const model = functional(true);
+    expect(inferencePlan(model)).toBeNull();
+    const sequential = tf.sequential({ layers: [tf.layers.flatten({ inputShape: [4, 4, 3] }), tf.layers.dense({ units: 2 })] });
+    expect(inferencePlan(sequential)).toBeNull(); // no inputLayers of its own
+    const plain = functional(false);
+    const plan = inferencePlan(plain);
+    expect(plan).not.toBeNull();
+    const x = tf.randomNormal([2, 4, 4, 3], 0, 1, 'float32', 5) as tf.Tensor4D;
+    tf.tidy(() => {
+      expect(Array.from(plan!(x).dataSync())).toEqual(Array.from((plain.predict(x) as tf.Tensor).dataSync()));
+    });
+    tf.dispose([x]);
+    [model, sequential, plain].forEach((m) => m.dispose());
+  });
 });

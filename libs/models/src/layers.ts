@@ -106,6 +106,17 @@ export class SphereConv2D extends tf.layers.Layer {
     });
   }
 
+  /**
+   * For inference (embedCrops on the native backend): this layer followed by a PReLU with slopes `alpha`, as one
+   * FusedConv2D kernel call with activation 'prelu' (the native kernel applies the same PReLU loop to the conv's
+   * output as the Prelu kernel does: the same bits). No gradient: FusedConv2D's registered one takes linear only.
+   */
+  callWithPrelu(x: tf.Tensor4D, alpha: tf.Tensor): tf.Tensor4D {
+    const attrs = { strides: this.strides, pad: CAFFE_PAD, dataFormat: 'NHWC', dilations: 1, activation: 'prelu' };
+    const inputs = { x, filter: this.kernel.read(), bias: this.bias.read(), preluActivationWeights: alpha };
+    return tf.engine().runKernel('FusedConv2D', inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+  }
+
   override getConfig(): tf.serialization.ConfigDict {
     return { ...super.getConfig(), filters: this.filters, strides: this.strides, init: this.init, biasTrainable: this.biasTrainable, seed: this.seed ?? null };
   }

@@ -576,6 +576,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterPeak(env, exports);
   RegisterPooling(env, exports);
   RegisterMarginSoftmax(env, exports);
+  RegisterCrops(env, exports);
   return exports;
 }
 

@@ -130,5 +130,6 @@ Napi::Value guarded(const Napi::CallbackInfo& info) {
 void RegisterPeak(Napi::Env env, Napi::Object exports);
 void RegisterPooling(Napi::Env env, Napi::Object exports);  // csrc/pooling.cc
 void RegisterMarginSoftmax(Napi::Env env, Napi::Object exports);  // csrc/margin_softmax.cc
+void RegisterCrops(Napi::Env env, Napi::Object exports);  // csrc/crops.cc
 
 }  // namespace sfn

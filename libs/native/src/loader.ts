@@ -61,6 +61,13 @@ export interface NativeAddon {
     x: Float32Array, w: Float32Array, labels: Int32Array, bias: Float32Array | null, dims: number[], spec: number[],
     loss: Float32Array, metrics: Float32Array, dx: Float32Array, dW: Float32Array, db: Float32Array | null,
   ): void;
+  /**
+   * csrc/crops.cc, for @sphereface/models' embedCrops: `count` crops of height × width × 3 bytes (one after another in
+   * `bytes`), their centre windows with a margin normalised as (v − 127.5) / 128 into `original` and, mirrored
+   * horizontally, into `mirrored` ([count, height − 2·margin, width − 2·margin, 3] each); bit-identical to embedCrops'
+   * JS loop (normalisePixel is exact in float32).
+   */
+  normaliseCrops(bytes: Uint8Array, original: Float32Array, mirrored: Float32Array, count: number, height: number, width: number, margin: number): void;
   /** FP32 FMA throughput of all threads together, measured for about `seconds` (isa 'none': no AVX2+FMA, gflops 0). */
   measurePeak(seconds: number): { gflops: number; isa: string; threads: number };
 }
