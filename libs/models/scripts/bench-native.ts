@@ -39,6 +39,7 @@ import {
   timeTorchSteps,
   timeTrainingSteps,
   type EmbedBenchConfig,
+  type EmbedTiming,
   type StepBenchConfig,
 } from '../src/bench';
 import { MARGIN_SOFTMAX_KERNEL } from '@sphereface/common';
@@ -118,12 +119,20 @@ async function profileNative(key: string, what: string, run: () => Promise<void>
   );
 }
 
-async function benchTfjs(label: string, c: StepBenchConfig, profile: boolean): Promise<void> {
+/** Times `c` on the active tfjs backend (logged; the row is added by addRow). */
+async function timeTfjs(label: string, c: StepBenchConfig, profile: boolean): Promise<number[]> {
   const t = await timeTrainingSteps(c, { warmup: WARMUP, steps: STEPS, after: profile ? (trainer) => profileStep(trainer, stepBenchKey(c)) : undefined });
   flopsOf.set(stepBenchKey(c), t.flops);
-  rows.push({ backend: label, config: c, stepS: t.stepS });
   console.error(`${label} ${stepBenchKey(c)}: ${t.stepS.toFixed(3)} s/step (${t.times.map((x) => x.toFixed(2)).join(', ')})`);
+  return t.times;
 }
+
+/** A table row: the median of the steps timed (the same median as timeTrainingSteps'). */
+function addRow(label: string, c: StepBenchConfig, times: number[]): void {
+  rows.push({ backend: label, config: c, stepS: median(times) });
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /**
  * PyTorch as installed, and with OpenBLAS single-threaded: its own thread pool otherwise competes with torch's OpenMP
@@ -143,13 +152,14 @@ function benchTorch(c: StepBenchConfig): void {
 interface EmbedRow { backend: string; config: EmbedBenchConfig; seconds: number; images: number; extrapolated: boolean }
 const embedRows: EmbedRow[] = [];
 
-async function benchEmbedNative(label: string, c: EmbedBenchConfig, profile: boolean): Promise<void> {
+/** Times one embedding pass on native (logged); the row is added by the caller. */
+async function timeEmbedNative(label: string, c: EmbedBenchConfig, profile: boolean): Promise<EmbedTiming> {
   const key = embedBenchKey(c);
   const after = async (backbone: tf.LayersModel, crops: Parameters<typeof embedCrops>[1]) =>
     profileNative(key, `profiled pass over ${crops.count} images`, async () => void embedCrops(backbone, crops));
   const t = await timeEmbedding(c, { warmup: WARMUP, after: profile ? after : undefined });
-  embedRows.push({ backend: label, config: c, seconds: t.seconds, images: t.images, extrapolated: t.extrapolated });
   console.error(`${label} ${key}: ${t.timedS.toFixed(2)} s for ${t.images} images${t.extrapolated ? ` → ${t.seconds.toFixed(2)} s for ${LFW_EMBED_IMAGES}` : ''}`);
+  return t;
 }
 
 
@@ -167,20 +177,34 @@ const nativeLabel = `tfjs native (oneDNN ${native.dnnl}, ${native.threads} threa
 console.error(`native: oneDNN ${native.dnnl}, ${native.threads} threads`);
 // Config by config, each backend in turn: the machine's load drifts over minutes, so the sides of each comparison
 // are measured as close together as possible.
+// Native is timed before and after torch and the steps pooled: a side timed only after (or only before) another
+// process's run was seen 1.5–2.5× slower on the small network than the same process's steps in isolation.
 for (const c of CONFIGS) {
   if (!(await tf.setBackend(NATIVE_BACKEND))) throw new Error("bench-native: tf.setBackend('native') returned false");
-  await benchTfjs(nativeLabel, c, args.includes('--profile'));
-  if (!args.includes('--no-torch')) benchTorch(c);
+  if (args.includes('--no-torch')) addRow(nativeLabel, c, await timeTfjs(nativeLabel, c, args.includes('--profile')));
+  else {
+    const before = await timeTfjs(`${nativeLabel}, before torch,`, c, false);
+    benchTorch(c);
+    const after = await timeTfjs(`${nativeLabel}, after torch,`, c, args.includes('--profile'));
+    addRow(nativeLabel, c, [...before, ...after]);
+  }
   if (!args.includes('--no-wasm')) {
     const info = await selectBackend({ force: 'wasm', log: null });
-    await benchTfjs(`tfjs wasm (SIMD ${info.wasm?.simd}, ${info.wasm?.threads} thread) + models kernels`, c, false);
+    const wasmLabel = `tfjs wasm (SIMD ${info.wasm?.simd}, ${info.wasm?.threads} thread) + models kernels`;
+    addRow(wasmLabel, c, await timeTfjs(wasmLabel, c, false));
   }
 }
 
 for (const c of EMBED_CONFIGS) {
   if (!(await tf.setBackend(NATIVE_BACKEND))) throw new Error("bench-native: tf.setBackend('native') returned false");
-  await benchEmbedNative(nativeLabel, c, args.includes('--profile'));
-  if (!args.includes('--no-torch')) benchEmbedTorch(c);
+  // As for the steps: one pass before and one after torch, the row their mean.
+  const passes = [await timeEmbedNative(nativeLabel, c, args.includes('--profile') && args.includes('--no-torch'))];
+  if (!args.includes('--no-torch')) {
+    benchEmbedTorch(c);
+    passes.push(await timeEmbedNative(`${nativeLabel}, after torch,`, c, args.includes('--profile')));
+  }
+  const mean = (f: (t: EmbedTiming) => number) => passes.reduce((a, t) => a + f(t), 0) / passes.length;
+  embedRows.push({ backend: nativeLabel, config: c, seconds: mean((t) => t.seconds), images: passes[0].images, extrapolated: passes[0].extrapolated });
 }
 
 if (CONFIGS.length) {
