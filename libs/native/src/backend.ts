@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { availableParallelism } from 'node:os';
+import { BufferPool } from './buffer-pool';
 import { loadNativeAddon, type NativeAddon } from './loader';
 import { registerNativeKernels } from './kernels';
 
@@ -79,15 +80,11 @@ export function registerNativeBackend(options: { threads?: number; priority?: nu
     private readonly owned = new WeakSet<ArrayBufferLike>();
     /** Data records referring to each owned buffer. */
     private readonly users = new Map<ArrayBufferLike, number>();
-    private readonly pool = new Map<number, Float32Array[]>();
-    private pooledBytes = 0;
+    private readonly pool = new BufferPool(POOL_BYTES);
 
     alloc(length: number): Float32Array {
-      const hit = this.pool.get(length)?.pop();
-      if (hit) {
-        this.pooledBytes -= hit.byteLength;
-        return hit;
-      }
+      const hit = this.pool.take(length);
+      if (hit) return hit;
       const fresh = new Float32Array(length);
       this.owned.add(fresh.buffer);
       return fresh;
@@ -99,11 +96,8 @@ export function registerNativeBackend(options: { threads?: number; priority?: nu
       const n = (this.users.get(buffer) ?? 0) + delta;
       if (n > 0) return void this.users.set(buffer, n);
       this.users.delete(buffer);
-      if (values.byteOffset !== 0 || values.byteLength !== buffer.byteLength || this.pooledBytes + values.byteLength > POOL_BYTES) return;
-      const list = this.pool.get(values.length) ?? [];
-      list.push(values);
-      this.pool.set(values.length, list);
-      this.pooledBytes += values.byteLength;
+      if (values.byteOffset !== 0 || values.byteLength !== buffer.byteLength) return;
+      this.pool.give(values);
     }
 
     override write(values: tf.backend_util.BackendValues, shape: number[], dtype: tf.DataType): tf.DataId {
@@ -134,7 +128,6 @@ export function registerNativeBackend(options: { threads?: number; priority?: nu
 
     override dispose(): void {
       this.pool.clear();
-      this.pooledBytes = 0;
       super.dispose();
     }
   }
