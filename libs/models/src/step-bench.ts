@@ -61,9 +61,8 @@ export async function timeTrainingSteps(
 ): Promise<StepTiming> {
   const backbone = createModel(c.model, { inputSize: c.size, widthMultiplier: c.width ?? 1, seed: 1 });
   const { model: head } = marginHeadModel({ numClasses: c.classes, loss: 'a-softmax', inputDim: 512, seed: 2 });
-  const crops = Uint8Array.from({ length: c.batch * c.size[0] * c.size[1] * 3 }, (_, i) => Math.round(127.5 + 127.5 * Math.sin(i * 0.37)));
   const labels = Int32Array.from({ length: c.batch }, (_, i) => i % c.classes);
-  const provider = new CropBatchProvider(memoryCrops(crops, ...c.size), labels, c.classes, 3, { mirror: false });
+  const provider = new CropBatchProvider(syntheticCrops(c.batch, c.size), labels, c.classes, 3, { mirror: false });
   const trainer = new Trainer(backbone, head, provider, { batchSize: c.batch, maxIter: 1e9, progress: 'none' });
   try {
     const times: number[] = [];
@@ -137,8 +136,8 @@ export function embedBenchKey(c: EmbedBenchConfig): string {
 export const embedBenchImages = (c: EmbedBenchConfig): number => Math.min(c.images ?? LFW_EMBED_IMAGES, LFW_EMBED_IMAGES);
 
 /**
- * `count` synthetic crops: 64 distinct images (the pattern of timeTrainingSteps' batch, sin(0.37·i) scaled to bytes
- * over [count, H, W, 3]), repeated. bench_step_torch.py's embed mode makes the same.
+ * `count` synthetic crops: 64 distinct images (sin(0.37·i) scaled to bytes over [count, H, W, 3]), repeated; a
+ * training batch of at most 64 (timeTrainingSteps) is all distinct. bench_step_torch.py's embed mode makes the same.
  */
 export function syntheticCrops(count: number, size: [number, number]): CropSource {
   const bytes = size[0] * size[1] * 3, distinct = Math.min(count, 64);
